@@ -1,0 +1,63 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# famfs: out-of-tree module build, and the project's entry points.
+#
+#   make [KDIR=<built kernel tree>]    build famfs.ko
+#   make modules_install               install it into KDIR's module directory
+#   make check                         every test (host, module, KUnit, guests)
+#   make demo                          a first look in an emulated guest
+#   make clean
+#
+# Without KDIR the test kernel built by scripts/kernel.sh is used (it is built
+# on first use and cached outside the repository).
+
+FAMFS_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/famfs-rs
+KDIR ?= $(FAMFS_CACHE)/kdir
+RUSTC ?= /usr/bin/rustc
+BINDGEN ?= $(FAMFS_CACHE)/tools/bin/bindgen
+LIBCLANG_PATH ?= /usr/lib/llvm-19/lib
+CLIPPY_DRIVER ?= /usr/bin/clippy-driver
+export LIBCLANG_PATH
+
+KMAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) RUSTC=$(RUSTC) BINDGEN=$(BINDGEN)
+
+.PHONY: default modules modules_install clippy clean check demo bench kernel deps rustfmt rustfmt-check
+
+default: modules
+
+modules:
+	$(KMAKE) modules
+
+modules_install:
+	$(KMAKE) modules_install
+
+clippy:
+	$(KMAKE) CLIPPY=1 CLIPPY_DRIVER=$(CLIPPY_DRIVER) modules
+
+clean:
+	$(KMAKE) clean
+
+deps:
+	scripts/setup-deps.sh
+
+kernel: deps
+	scripts/kernel.sh >/dev/null
+
+RUST_SOURCES = $(filter-out %_generated.rs,$(wildcard *.rs))
+
+# The kernel's rustfmt settings (edition 2021, Unix newlines), kept in
+# .rustfmt.toml because Kbuild offers no rustfmt target for M= builds.
+rustfmt:
+	/usr/bin/rustfmt --config-path .rustfmt.toml $(RUST_SOURCES)
+
+rustfmt-check:
+	/usr/bin/rustfmt --check --config-path .rustfmt.toml $(RUST_SOURCES)
+
+check:
+	tests/run-all
+
+demo:
+	tests/demo
+
+bench:
+	@echo "make bench: no benchmarks yet (they come with the data path)"; exit 1

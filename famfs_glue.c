@@ -1,0 +1,251 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * famfs C glue. Logic lives in the Rust crate (famfs_main.rs and friends);
+ * this file only wraps what Rust cannot call directly.
+ */
+#include <linux/blkdev.h>
+#include <linux/cdev.h>
+#include <linux/dax.h>
+#include <linux/device.h>
+#include <linux/fs.h>
+#include <linux/fs_context.h>
+#include <linux/fs_parser.h>
+#include <linux/iomap.h>
+#include <linux/module.h>
+#include <linux/namei.h>
+#include <linux/slab.h>
+#include "famfs_glue.h"
+#include "uapi/famfs_ioctl.h"
+
+/*
+ * Rust's module! macro registers parameters without sysfs permissions, and
+ * user space reads the KABI version from sysfs, so the parameters live here.
+ */
+static int famfs_kabi_version = FAMFS_GLUE_KABI_VERSION;
+module_param(famfs_kabi_version, int, 0444);
+MODULE_PARM_DESC(famfs_kabi_version, "famfs ioctl ABI version (read-only)");
+
+static unsigned int test_inject;
+module_param(test_inject, uint, 0444);
+MODULE_PARM_DESC(test_inject,
+	"Test-only fault injection at load: 1=WARN, 2=leak 64 bytes, 4=failing KUnit case");
+
+unsigned int famfs_glue_test_inject(void)
+{
+	return READ_ONCE(test_inject);
+}
+
+void famfs_glue_inject_warn(void)
+{
+	WARN(1, "famfs: test_inject: deliberate warning for the test harness\n");
+}
+
+void famfs_glue_inject_leak(void)
+{
+	void *p = kmalloc(64, GFP_KERNEL);
+
+	/* Deliberately forgotten: kmemleak must report it. */
+	pr_info("famfs: test_inject: leaking 64 bytes at %px\n", p);
+}
+
+const struct fs_parameter_spec famfs_glue_param_specs[] = {
+	fsparam_u32oct("mode", FAMFS_GLUE_PARAM_MODE),
+	{}
+};
+
+int famfs_glue_parse_param(struct fs_context *fc, struct fs_parameter *param,
+			   u32 *value)
+{
+	struct fs_parse_result result;
+	int opt;
+
+	opt = fs_parse(fc, famfs_glue_param_specs, param, &result);
+	if (opt == -ENOPARAM) {
+		opt = vfs_parse_fs_param_source(fc, param);
+		if (opt == -ENOPARAM)
+			return invalfc(fc, "unknown mount option '%s'", param->key);
+		return opt;
+	}
+	if (opt < 0)
+		return opt;
+	*value = result.uint_32;
+	return opt;
+}
+
+/*
+ * One line in the kernel log for every refused mount, and the same text in
+ * the fs_context log when the caller reads it (fsopen/fsconfig users).
+ */
+void famfs_glue_report(struct fs_context *fc, const char *source,
+		       const char *what, int err)
+{
+	pr_err("famfs: cannot mount %s: %s (%pe)\n", source ? source : "(no source)",
+	       what, ERR_PTR(err));
+	if (fc && fc->log.log)
+		errorfc(fc, "cannot mount %s: %s", source ? source : "(no source)", what);
+}
+
+/* The file type bits of what @path names (following symlinks). */
+int famfs_glue_path_mode(const char *path, umode_t *mode)
+{
+	struct path p;
+	int err;
+
+	err = kern_path(path, LOOKUP_FOLLOW, &p);
+	if (err)
+		return err;
+	*mode = d_backing_inode(p.dentry)->i_mode;
+	path_put(&p);
+	return 0;
+}
+
+/* Exported by drivers/dax/super.c, declared in the dax driver's private header. */
+struct dax_device *inode_dax(struct inode *inode);
+
+/*
+ * The dax_device behind an open /dev/daxX.Y, or NULL if @file is not a dax
+ * character device. Opening the file made the VFS attach the device's cdev to
+ * the inode; dax cdevs are embedded in struct dax_device and their kobject
+ * parent is the dev_dax device on the "dax" bus. No reference is taken.
+ */
+static struct dax_device *famfs_glue_file_dax(struct file *file)
+{
+	struct inode *inode = file_inode(file);
+	struct kobject *parent;
+	struct device *dev;
+
+	if (!S_ISCHR(inode->i_mode) || !inode->i_cdev)
+		return NULL;
+	parent = inode->i_cdev->kobj.parent;
+	if (!parent)
+		return NULL;
+	dev = kobj_to_dev(parent);
+	if (!dev->bus || strcmp(dev->bus->name, "dax") != 0)
+		return NULL;
+	if (dev->devt != inode->i_rdev)
+		return NULL;
+	return inode_dax(inode);
+}
+
+/*
+ * Open the character device at @path and find its dax_device. -ENODEV if it
+ * is not a dax device. No reference to the dax_device is kept: the caller
+ * claims it with fs_dax_get(), which pins it.
+ */
+int famfs_glue_open_dax_chrdev(const char *path, struct dax_device **dax_dev)
+{
+	struct file *file = filp_open(path, O_RDWR | O_LARGEFILE, 0);
+	struct dax_device *dd;
+
+	if (IS_ERR(file))
+		return PTR_ERR(file);
+	dd = famfs_glue_file_dax(file);
+	fput(file);
+	if (!dd)
+		return -ENODEV;
+	*dax_dev = dd;
+	return 0;
+}
+
+/* Exported by drivers/dax/bus.c, declared in its private header. */
+struct dev_dax;
+phys_addr_t dax_pgoff_to_phys(struct dev_dax *dev_dax, pgoff_t pgoff,
+			      unsigned long size);
+
+/*
+ * Size in bytes of a devdax device. The dev_dax layout is private to the dax
+ * driver, so find the end of its page-offset space by bisection with the
+ * exported dax_pgoff_to_phys(), which fails for offsets past the end.
+ */
+u64 famfs_glue_devdax_size(struct dax_device *dax_dev)
+{
+	struct dev_dax *dev_dax = dax_get_private(dax_dev);
+	pgoff_t lo = 0, hi = ULONG_MAX >> PAGE_SHIFT;
+
+	if (!dev_dax || dax_pgoff_to_phys(dev_dax, 0, PAGE_SIZE) == -1)
+		return 0;
+	/* Invariant: page lo exists, page hi does not (or hi is the limit). */
+	while (hi - lo > 1) {
+		pgoff_t mid = lo + (hi - lo) / 2;
+
+		if (dax_pgoff_to_phys(dev_dax, mid, PAGE_SIZE) == -1)
+			hi = mid;
+		else
+			lo = mid;
+	}
+	return ((u64)lo + 1) << PAGE_SHIFT;
+}
+
+struct file *famfs_glue_bdev_open(const char *path, void *holder)
+{
+	return bdev_file_open_by_path(path, BLK_OPEN_READ | BLK_OPEN_WRITE,
+				      holder, NULL);
+}
+
+struct dax_device *famfs_glue_bdev_dax(struct file *bdev_file, u64 *start_off,
+				       void *holder,
+				       const struct dax_holder_operations *ops)
+{
+	return fs_dax_get_by_bdev(file_bdev(bdev_file), start_off, holder, ops);
+}
+
+u64 famfs_glue_bdev_size(struct file *bdev_file)
+{
+	return bdev_nr_bytes(file_bdev(bdev_file));
+}
+
+void famfs_glue_bdev_release(struct file *bdev_file)
+{
+	bdev_fput(bdev_file);
+}
+
+void famfs_glue_set_root_mode(struct inode *root, umode_t mode)
+{
+	inode_lock(root);
+	root->i_mode = S_IFDIR | (mode & S_IALLUGO);
+	inode_set_ctime_current(root);
+	inode_unlock(root);
+}
+
+unsigned int famfs_glue_ioctl_cmd(enum famfs_glue_ioctl which)
+{
+	switch (which) {
+	case FAMFS_GLUE_IOC_MAP_CREATE:
+		return FAMFSIOC_MAP_CREATE;
+	case FAMFS_GLUE_IOC_MAP_GET:
+		return FAMFSIOC_MAP_GET;
+	case FAMFS_GLUE_IOC_MAP_GETEXT:
+		return FAMFSIOC_MAP_GETEXT;
+	case FAMFS_GLUE_IOC_NOP:
+		return FAMFSIOC_NOP;
+	case FAMFS_GLUE_IOC_MAP_CREATE_V2:
+		return FAMFSIOC_MAP_CREATE_V2;
+	case FAMFS_GLUE_IOC_MAP_GET_V2:
+		return FAMFSIOC_MAP_GET_V2;
+	}
+	return 0;
+}
+
+void famfs_glue_dir_changed(struct inode *dir)
+{
+	inode_set_mtime_to_ts(dir, inode_set_ctime_current(dir));
+}
+
+size_t famfs_glue_layout(enum famfs_glue_layout_item item)
+{
+	switch (item) {
+	case FAMFS_GLUE_LAYOUT_FS_CONTEXT:
+		return sizeof(struct fs_context);
+	case FAMFS_GLUE_LAYOUT_FS_CONTEXT_S_FS_INFO:
+		return offsetof(struct fs_context, s_fs_info);
+	case FAMFS_GLUE_LAYOUT_FS_CONTEXT_OPS:
+		return offsetof(struct fs_context, ops);
+	case FAMFS_GLUE_LAYOUT_IOMAP:
+		return sizeof(struct iomap);
+	case FAMFS_GLUE_LAYOUT_IOMAP_OPS:
+		return sizeof(struct iomap_ops);
+	case FAMFS_GLUE_LAYOUT_HOLDER_OPS:
+		return sizeof(struct dax_holder_operations);
+	}
+	return 0;
+}

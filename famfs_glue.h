@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * famfs C glue: the few things Rust cannot reach through bindgen (static
+ * inline functions, function-like macros, module parameters with sysfs
+ * permissions, fs_parameter tables). Every symbol carries the famfs_glue_
+ * prefix because all non-static symbols of a module share one namespace.
+ */
+#ifndef FAMFS_GLUE_H
+#define FAMFS_GLUE_H
+
+#include <linux/types.h>
+
+struct dax_device;
+struct dentry;
+struct file;
+struct fs_context;
+struct fs_parameter;
+struct fs_parameter_spec;
+struct inode;
+struct kstatfs;
+struct dax_holder_operations;
+
+/* The KABI this module speaks (module parameter famfs_kabi_version). */
+#define FAMFS_GLUE_KABI_VERSION 43
+
+/* Results of famfs_glue_parse_param() besides negative errnos. */
+enum famfs_glue_param {
+	FAMFS_GLUE_PARAM_HANDLED = 0,	/* consumed by the VFS (e.g. "source") */
+	FAMFS_GLUE_PARAM_MODE = 1,	/* *value holds the root directory mode */
+};
+
+/* Bits of the test-only module parameter test_inject. */
+#define FAMFS_GLUE_INJECT_WARN		(1U << 0)
+#define FAMFS_GLUE_INJECT_LEAK		(1U << 1)
+#define FAMFS_GLUE_INJECT_KUNIT_FAIL	(1U << 2)
+
+extern const struct fs_parameter_spec famfs_glue_param_specs[];
+
+unsigned int famfs_glue_test_inject(void);
+void famfs_glue_inject_warn(void);
+void famfs_glue_inject_leak(void);
+
+int famfs_glue_parse_param(struct fs_context *fc, struct fs_parameter *param,
+			   u32 *value);
+void famfs_glue_report(struct fs_context *fc, const char *source,
+		       const char *what, int err);
+
+int famfs_glue_path_mode(const char *path, umode_t *mode);
+int famfs_glue_open_dax_chrdev(const char *path, struct dax_device **dax_dev);
+u64 famfs_glue_devdax_size(struct dax_device *dax_dev);
+struct file *famfs_glue_bdev_open(const char *path, void *holder);
+struct dax_device *famfs_glue_bdev_dax(struct file *bdev_file, u64 *start_off,
+				       void *holder,
+				       const struct dax_holder_operations *ops);
+u64 famfs_glue_bdev_size(struct file *bdev_file);
+void famfs_glue_bdev_release(struct file *bdev_file);
+void famfs_glue_set_root_mode(struct inode *root, umode_t mode);
+
+/* The ioctl numbers of uapi/famfs_ioctl.h as GCC computes them. */
+enum famfs_glue_ioctl {
+	FAMFS_GLUE_IOC_MAP_CREATE,
+	FAMFS_GLUE_IOC_MAP_GET,
+	FAMFS_GLUE_IOC_MAP_GETEXT,
+	FAMFS_GLUE_IOC_NOP,
+	FAMFS_GLUE_IOC_MAP_CREATE_V2,
+	FAMFS_GLUE_IOC_MAP_GET_V2,
+};
+unsigned int famfs_glue_ioctl_cmd(enum famfs_glue_ioctl which);
+
+void famfs_glue_dir_changed(struct inode *dir);
+
+/* Sizes and offsets as GCC sees them, for the KUnit layout cross-check. */
+enum famfs_glue_layout_item {
+	FAMFS_GLUE_LAYOUT_FS_CONTEXT,
+	FAMFS_GLUE_LAYOUT_FS_CONTEXT_S_FS_INFO,
+	FAMFS_GLUE_LAYOUT_FS_CONTEXT_OPS,
+	FAMFS_GLUE_LAYOUT_IOMAP,
+	FAMFS_GLUE_LAYOUT_IOMAP_OPS,
+	FAMFS_GLUE_LAYOUT_HOLDER_OPS,
+};
+size_t famfs_glue_layout(enum famfs_glue_layout_item item);
+
+#endif /* FAMFS_GLUE_H */
