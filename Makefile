@@ -19,7 +19,10 @@ LIBCLANG_PATH ?= /usr/lib/llvm-19/lib
 CLIPPY_DRIVER ?= /usr/bin/clippy-driver
 export LIBCLANG_PATH
 
-KMAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) RUSTC=$(RUSTC) BINDGEN=$(BINDGEN)
+# Resolve symlinks so that a different kernel tree changes the build command
+# line (and Kbuild rebuilds the module against it).
+KDIR_REAL = $(realpath $(KDIR))
+KMAKE = $(MAKE) -C $(KDIR_REAL) M=$(CURDIR) RUSTC=$(RUSTC) BINDGEN=$(BINDGEN)
 
 .PHONY: default modules modules_install clippy clean check demo bench kernel deps rustfmt rustfmt-check
 

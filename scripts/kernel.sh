@@ -91,9 +91,9 @@ key=$({
 	gcc --version | head -n1
 } | sha256sum | cut -c1-12)
 out=$FAMFS_CACHE/kbuild/linux-$kver-$key
-ln -sfn "$out" "$FAMFS_CACHE/kdir"
 
 if [[ -f $out/.famfs-built ]]; then
+	ln -sfn "$out" "$FAMFS_CACHE/kdir"
 	note "kernel $kver cached at $out"
 	echo "$out"
 	exit 0
@@ -126,5 +126,7 @@ note "building $kver with $jobs jobs (log: $out/famfs-build.log); this takes sev
 start=$(date +%s)
 log_run "$out/famfs-build.log" "kernel build" "${M[@]}" -j"$jobs" all
 touch "$out/.famfs-built"
+# Only a complete build becomes the current kernel ($FAMFS_CACHE/kdir).
+ln -sfn "$out" "$FAMFS_CACHE/kdir"
 note "kernel built in $(($(date +%s) - start)) s"
 echo "$out"
