@@ -16,6 +16,8 @@ use kernel::prelude::*;
 mod bindings;
 mod dax;
 mod file;
+pub mod fmap;
+mod fmap_kunit;
 mod inode;
 mod ioctl;
 mod mount;

@@ -1,0 +1,469 @@
+//! Property tests of `famfs_fmap` against a reference model that shares no
+//! code with it.
+//!
+//! The model builds, page by page, the device page of every file page by
+//! *simulating* the layout (dealing chunks to strips one after another), and
+//! validates maps with its own rules written from the ABI description, using
+//! 128-bit arithmetic so that it cannot overflow.
+
+use famfs_fmap::*;
+use proptest::prelude::*;
+
+const MIB2: u64 = 2 << 20;
+const PAGE: u64 = 4096;
+
+/// Device page (byte offset) of every file page, by simulation.
+fn model_pages(map: &Fmap) -> Vec<u64> {
+    let mut pages = Vec::new();
+    match &map.layout {
+        Layout::Simple { count, extents } => {
+            for e in &extents[..*count] {
+                let mut off = 0;
+                while off < e.len {
+                    pages.push(e.offset + off);
+                    off += PAGE;
+                }
+            }
+        }
+        Layout::Interleaved { count, extents } => {
+            for ie in &extents[..*count] {
+                let mut cursor = vec![0u64; ie.nstrips];
+                let mut done = 0u64;
+                let mut strip = 0usize;
+                while done < ie.nbytes {
+                    let this = ie.chunk_size.min(ie.nbytes - done);
+                    let mut off = 0;
+                    while off < this {
+                        pages.push(ie.strips[strip].offset + cursor[strip] + off);
+                        off += PAGE;
+                    }
+                    cursor[strip] += ie.chunk_size;
+                    done += this;
+                    strip = (strip + 1) % ie.nstrips;
+                }
+            }
+        }
+    }
+    pages
+}
+
+/// The validation rules, restated independently.
+fn model_valid(map: &Fmap, dev_size: u64, unaligned_last: bool) -> bool {
+    let mut ranges: Vec<(u128, u128)> = Vec::new();
+    let range_ok = |off: u64, len: u64, len_free: bool| -> bool {
+        len > 0
+            && off % MIB2 == 0
+            && (len_free || len % MIB2 == 0)
+            && (off != 0 || map.file_type == FileType::Superblock)
+            && off as u128 + len as u128 <= dev_size as u128
+    };
+    let covered: u128 = match &map.layout {
+        Layout::Simple { count, extents } => {
+            if *count < 1 || *count > 2 {
+                return false;
+            }
+            for (i, e) in extents[..*count].iter().enumerate() {
+                if !range_ok(e.offset, e.len, unaligned_last && i == count - 1) {
+                    return false;
+                }
+                ranges.push((e.offset as u128, e.offset as u128 + e.len as u128));
+            }
+            extents[..*count]
+                .iter()
+                .map(|e| e.len as u128)
+                .sum::<u128>()
+        }
+        Layout::Interleaved { count, extents } => {
+            if *count < 1 || *count > 4 {
+                return false;
+            }
+            for (i, ie) in extents[..*count].iter().enumerate() {
+                if i + 1 < *count && ie.nbytes % MIB2 != 0 {
+                    return false;
+                }
+                if ie.nstrips < 1
+                    || ie.nstrips > 16
+                    || ie.chunk_size == 0
+                    || ie.chunk_size % MIB2 != 0
+                    || ie.nbytes == 0
+                {
+                    return false;
+                }
+                // chunk k goes to strip k % n: count them one by one
+                let nchunks = (ie.nbytes as u128).div_ceil(ie.chunk_size as u128);
+                for (s, st) in ie.strips[..ie.nstrips].iter().enumerate() {
+                    if !range_ok(st.offset, st.len, false) {
+                        return false;
+                    }
+                    // chunks k with k % n == s and k < nchunks: s, s + n, s + 2n, ...
+                    let n = ie.nstrips as u128;
+                    let s = s as u128;
+                    let mine = if s < nchunks {
+                        (nchunks - 1 - s) / n + 1
+                    } else {
+                        0
+                    };
+                    if (st.len as u128) < mine * ie.chunk_size as u128 {
+                        return false;
+                    }
+                    ranges.push((st.offset as u128, st.offset as u128 + st.len as u128));
+                }
+            }
+            extents[..*count]
+                .iter()
+                .map(|ie| ie.nbytes as u128)
+                .sum::<u128>()
+        }
+    };
+    if covered < map.file_size as u128 {
+        return false;
+    }
+    ranges.sort();
+    ranges.windows(2).all(|w| w[0].1 <= w[1].0)
+}
+
+fn simple(file_size: u64, exts: &[(u64, u64)]) -> Fmap {
+    let mut extents = [Extent::default(); MAX_SIMPLE_EXTENTS];
+    for (i, (o, l)) in exts.iter().enumerate().take(MAX_SIMPLE_EXTENTS) {
+        extents[i] = Extent {
+            offset: *o,
+            len: *l,
+        };
+    }
+    Fmap {
+        file_type: FileType::Regular,
+        file_size,
+        layout: Layout::Simple {
+            count: exts.len(),
+            extents,
+        },
+    }
+}
+
+/// Maps whose pieces are small multiples of 2 MiB on a 256 MiB device, so
+/// that valid and invalid ones both come up often.
+fn arb_unit() -> impl Strategy<Value = u64> {
+    prop_oneof![8 => (0u64..128).prop_map(|u| u * MIB2), 1 => any::<u64>(), 1 => 0u64..1 << 28]
+}
+
+fn arb_map() -> impl Strategy<Value = Fmap> {
+    let simple_map = (
+        prop::collection::vec((arb_unit(), arb_unit()), 0..4),
+        arb_unit(),
+        0u32..3,
+    )
+        .prop_map(|(exts, size, ft)| {
+            let mut extents = [Extent::default(); MAX_SIMPLE_EXTENTS];
+            for (i, (o, l)) in exts.iter().enumerate().take(MAX_SIMPLE_EXTENTS) {
+                extents[i] = Extent {
+                    offset: *o,
+                    len: *l,
+                };
+            }
+            Fmap {
+                file_type: FileType::from_raw(ft).unwrap(),
+                file_size: size,
+                layout: Layout::Simple {
+                    count: exts.len(),
+                    extents,
+                },
+            }
+        });
+    let ie = (
+        1u64..4,
+        arb_unit(),
+        prop::collection::vec((arb_unit(), arb_unit()), 0..5),
+    )
+        .prop_map(|(chunk_units, nbytes, strips)| {
+            let mut s = [Extent::default(); MAX_STRIPS];
+            for (i, (o, l)) in strips.iter().enumerate().take(MAX_STRIPS) {
+                s[i] = Extent {
+                    offset: *o,
+                    len: *l,
+                };
+            }
+            Interleave {
+                chunk_size: chunk_units * MIB2,
+                nbytes,
+                nstrips: strips.len(),
+                strips: s,
+            }
+        });
+    let inter_map = (prop::collection::vec(ie, 0..3), arb_unit()).prop_map(|(ies, size)| {
+        let mut extents = [Interleave::default(); MAX_INTERLEAVED_EXTENTS];
+        for (i, ie) in ies.iter().enumerate().take(MAX_INTERLEAVED_EXTENTS) {
+            extents[i] = *ie;
+        }
+        Fmap {
+            file_type: FileType::Regular,
+            file_size: size,
+            layout: Layout::Interleaved {
+                count: ies.len(),
+                extents,
+            },
+        }
+    });
+    prop_oneof![simple_map, inter_map]
+}
+
+const DEV: u64 = 256 << 20;
+
+/// Lays the ranges `lens` (in 2 MiB units) out on the device from unit 1, in
+/// the physical order `order`, each preceded by its gap; returns them in
+/// logical order.
+fn place(lens: &[u64], gaps: &[u64], order: &[usize]) -> Vec<Extent> {
+    let mut at = 1u64;
+    let mut placed = vec![Extent::default(); lens.len()];
+    for &i in order {
+        at += gaps[i];
+        placed[i] = Extent {
+            offset: at * MIB2,
+            len: lens[i] * MIB2,
+        };
+        at += lens[i];
+    }
+    placed
+}
+
+/// Maps valid by construction (non-overlapping ranges inside the device).
+fn arb_valid_map() -> impl Strategy<Value = Fmap> {
+    let simple_map = (
+        prop::collection::vec((1u64..20, 0u64..5), 1..=2),
+        any::<bool>(),
+        any::<u64>(),
+    )
+        .prop_map(|(segs, swap, size_seed)| {
+            let lens: Vec<u64> = segs.iter().map(|s| s.0).collect();
+            let gaps: Vec<u64> = segs.iter().map(|s| s.1).collect();
+            let order: Vec<usize> = if swap {
+                (0..lens.len()).rev().collect()
+            } else {
+                (0..lens.len()).collect()
+            };
+            let exts = place(&lens, &gaps, &order);
+            let total: u64 = exts.iter().map(|e| e.len).sum();
+            let v: Vec<(u64, u64)> = exts.iter().map(|e| (e.offset, e.len)).collect();
+            simple(size_seed % (total + 1), &v)
+        });
+    let inter_map = (
+        prop::collection::vec((1usize..5, 1u64..3, 1u64..4, 0u64..3), 1..=2),
+        any::<u64>(),
+    )
+        .prop_map(|(ies, size_seed)| {
+            // Every strip of an interleaved extent holds m chunks.
+            let mut lens = Vec::new();
+            let mut gaps = Vec::new();
+            for (n, chunk_units, m, gap) in &ies {
+                for _ in 0..*n {
+                    lens.push(chunk_units * m);
+                    gaps.push(*gap);
+                }
+            }
+            let order: Vec<usize> = (0..lens.len()).rev().collect();
+            let ranges = place(&lens, &gaps, &order);
+            let mut extents = [Interleave::default(); MAX_INTERLEAVED_EXTENTS];
+            let mut next = 0;
+            let mut covered = 0;
+            for (i, (n, chunk_units, m, _)) in ies.iter().enumerate() {
+                let mut strips = [Extent::default(); MAX_STRIPS];
+                strips[..*n].copy_from_slice(&ranges[next..next + n]);
+                next += n;
+                let cap = *n as u64 * m * chunk_units * MIB2;
+                let last = i + 1 == ies.len();
+                let nbytes = if last {
+                    1 + (size_seed >> i) % cap
+                } else {
+                    MIB2 * (1 + (size_seed >> i) % (cap / MIB2))
+                };
+                covered += nbytes;
+                extents[i] = Interleave {
+                    chunk_size: chunk_units * MIB2,
+                    nbytes,
+                    nstrips: *n,
+                    strips,
+                };
+            }
+            Fmap {
+                file_type: FileType::Regular,
+                file_size: size_seed % (covered + 1),
+                layout: Layout::Interleaved {
+                    count: ies.len(),
+                    extents,
+                },
+            }
+        });
+    prop_oneof![simple_map, inter_map]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1500))]
+
+    /// The implementation accepts exactly the maps the model accepts.
+    #[test]
+    fn validate_agrees_with_model(map in arb_map(), unaligned_last in any::<bool>()) {
+        let limits = Limits { dev_size: DEV, unaligned_last_len: unaligned_last };
+        prop_assert_eq!(map.validate(&limits).is_ok(), model_valid(&map, DEV, unaligned_last), "{:?}", map);
+    }
+
+    /// For valid maps, every file page resolves to the page the simulation
+    /// puts it on, and the reported run is really contiguous.
+    #[test]
+    fn resolve_agrees_with_model(map in arb_valid_map(), probe in any::<u64>()) {
+        let limits = Limits { dev_size: DEV, unaligned_last_len: false };
+        prop_assert_eq!(map.validate(&limits), Ok(()));
+        let pages = model_pages(&map);
+        for (i, want) in pages.iter().enumerate() {
+            let pos = i as u64 * PAGE;
+            let got = map.resolve(pos).expect("a mapped page resolves");
+            prop_assert_eq!(got.dev_offset, *want);
+            // Runs are whole pages, except at the very end of the map.
+            prop_assert!(got.len > 0);
+            prop_assert!(got.len >= PAGE || i + 1 == pages.len());
+            // The claimed run is contiguous: checked pairwise, page by page.
+            if got.len > PAGE {
+                prop_assert!(i + 1 < pages.len());
+                prop_assert_eq!(pages[i + 1], want + PAGE);
+                prop_assert_eq!(map.resolve(pos + PAGE).unwrap().len, got.len - PAGE);
+            }
+        }
+        // Past the mapped pages nothing resolves; within a page offsets add up.
+        let end = pages.len() as u64 * PAGE;
+        prop_assert!(map.resolve(end).is_none());
+        let pos = probe % end.max(1);
+        if let Some(m) = map.resolve(pos) {
+            prop_assert_eq!(m.dev_offset, pages[(pos / PAGE) as usize] + pos % PAGE);
+        }
+    }
+
+    /// Nothing panics on arbitrary input.
+    #[test]
+    fn arbitrary_input_never_panics(map in arb_map(), pos in any::<u64>(), dev in any::<u64>()) {
+        let _ = map.validate(&Limits { dev_size: dev, unaligned_last_len: true });
+        let _ = map.resolve(pos);
+        let _ = map.mapped_bytes();
+    }
+}
+
+#[test]
+fn documented_examples() {
+    let lim = Limits {
+        dev_size: 1 << 30,
+        unaligned_last_len: false,
+    };
+    // One 4 MiB extent at 2 MiB.
+    let m = simple(4 << 20, &[(MIB2, 4 << 20)]);
+    assert_eq!(m.validate(&lim), Ok(()));
+    assert_eq!(
+        m.resolve(0),
+        Some(Mapping {
+            dev_offset: MIB2,
+            len: 4 << 20
+        })
+    );
+    assert_eq!(
+        m.resolve(MIB2 + 5),
+        Some(Mapping {
+            dev_offset: 2 * MIB2 + 5,
+            len: MIB2 - 5
+        })
+    );
+    assert_eq!(m.resolve(4 << 20), None);
+    // Each rule's error.
+    assert_eq!(simple(0, &[]).validate(&lim), Err(FmapError::NoExtents));
+    assert_eq!(
+        simple(0, &[(MIB2, MIB2); 3]).validate(&lim),
+        Err(FmapError::TooManyExtents)
+    );
+    assert_eq!(
+        simple(0, &[(MIB2, 0)]).validate(&lim),
+        Err(FmapError::ZeroLength)
+    );
+    assert_eq!(
+        simple(0, &[(MIB2 + 4096, MIB2)]).validate(&lim),
+        Err(FmapError::Misaligned)
+    );
+    assert_eq!(
+        simple(0, &[(MIB2, 4096)]).validate(&lim),
+        Err(FmapError::Misaligned)
+    );
+    assert_eq!(
+        simple(0, &[(0, MIB2)]).validate(&lim),
+        Err(FmapError::OffsetZero)
+    );
+    assert_eq!(
+        simple(0, &[(1 << 30, MIB2)]).validate(&lim),
+        Err(FmapError::BeyondDevice)
+    );
+    assert_eq!(
+        simple(0, &[(u64::MAX - MIB2 + 1, MIB2)]).validate(&lim),
+        Err(FmapError::Overflow)
+    );
+    assert_eq!(
+        simple(0, &[(MIB2, 4 << 20), (2 * MIB2, MIB2)]).validate(&lim),
+        Err(FmapError::Overlap)
+    );
+    assert_eq!(
+        simple(3 * MIB2, &[(MIB2, MIB2)]).validate(&lim),
+        Err(FmapError::TooSmall)
+    );
+    // v1 maps may end with an unaligned length.
+    let v1 = Limits {
+        unaligned_last_len: true,
+        ..lim
+    };
+    assert_eq!(
+        simple(MIB2 + 4096, &[(MIB2, MIB2), (4 * MIB2, 4096)]).validate(&v1),
+        Ok(())
+    );
+    assert_eq!(
+        simple(0, &[(MIB2, 4096), (4 * MIB2, MIB2)]).validate(&v1),
+        Err(FmapError::Misaligned)
+    );
+    // The superblock file may map offset 0.
+    let mut sb = simple(MIB2, &[(0, MIB2)]);
+    sb.file_type = FileType::Superblock;
+    assert_eq!(sb.validate(&lim), Ok(()));
+}
+
+#[test]
+fn interleave_example() {
+    // Two strips, 2 MiB chunks, 8 MiB of file: chunks 0,2 on strip 0 and 1,3 on strip 1.
+    let mut strips = [Extent::default(); MAX_STRIPS];
+    strips[0] = Extent {
+        offset: 10 * MIB2,
+        len: 4 * MIB2,
+    };
+    strips[1] = Extent {
+        offset: 20 * MIB2,
+        len: 4 * MIB2,
+    };
+    let mut extents = [Interleave::default(); MAX_INTERLEAVED_EXTENTS];
+    extents[0] = Interleave {
+        chunk_size: MIB2,
+        nbytes: 8 * MIB2,
+        nstrips: 2,
+        strips,
+    };
+    let m = Fmap {
+        file_type: FileType::Regular,
+        file_size: 8 * MIB2,
+        layout: Layout::Interleaved { count: 1, extents },
+    };
+    let lim = Limits {
+        dev_size: 1 << 30,
+        unaligned_last_len: false,
+    };
+    assert_eq!(m.validate(&lim), Ok(()));
+    let dev = |pos| m.resolve(pos).unwrap().dev_offset;
+    assert_eq!(dev(0), 10 * MIB2);
+    assert_eq!(dev(MIB2), 20 * MIB2);
+    assert_eq!(dev(2 * MIB2), 11 * MIB2);
+    assert_eq!(dev(3 * MIB2 + 7), 21 * MIB2 + 7);
+    assert_eq!(m.resolve(3 * MIB2 + 7).unwrap().len, MIB2 - 7);
+    // A strip one chunk too short is refused.
+    let mut short = m;
+    if let Layout::Interleaved { extents, .. } = &mut short.layout {
+        extents[0].strips[1].len = MIB2;
+    }
+    assert_eq!(short.validate(&lim), Err(FmapError::StripTooShort));
+}

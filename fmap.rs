@@ -1,0 +1,433 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! famfs extent maps: validation, and translation of file offsets to device
+//! offsets.
+//!
+//! This file is plain `core` Rust with no allocation and no kernel
+//! dependencies. The kernel module compiles it as `crate::fmap` (and tests it
+//! with KUnit); the host crate `crates/famfs-fmap` compiles the very same file
+//! for `cargo test` and property tests against an independent model.
+//!
+//! A map describes where a file's bytes live on the dax device, in one of two
+//! layouts:
+//! - *simple*: up to [`MAX_SIMPLE_EXTENTS`] extents, concatenated in order;
+//! - *interleaved*: up to [`MAX_INTERLEAVED_EXTENTS`] interleaved extents,
+//!   concatenated in order. An interleaved extent covers `nbytes` bytes of the
+//!   file, cut into chunks of `chunk_size` bytes that are dealt round-robin to
+//!   its strips: chunk `k` lives in strip `k % nstrips`, at offset
+//!   `(k / nstrips) * chunk_size` within that strip.
+//!
+//! All arithmetic is checked: a map is either valid or rejected with an
+//! [`FmapError`]; nothing here panics on any input.
+
+/// famfs's alignment and allocation unit: 2 MiB (a PMD on x86-64).
+pub const FAMFS_ALIGN: u64 = 2 << 20;
+/// Most extents in a simple map.
+pub const MAX_SIMPLE_EXTENTS: usize = 2;
+/// Most interleaved extents in an interleaved map.
+pub const MAX_INTERLEAVED_EXTENTS: usize = 4;
+/// Most strips in one interleaved extent.
+pub const MAX_STRIPS: usize = 16;
+/// Most device ranges one map can use.
+pub const MAX_RANGES: usize = MAX_INTERLEAVED_EXTENTS * MAX_STRIPS;
+
+const EINVAL: i32 = 22;
+const E2BIG: i32 = 7;
+
+/// A contiguous range of the device, in bytes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Extent {
+    /// Byte offset on the device.
+    pub offset: u64,
+    /// Length in bytes.
+    pub len: u64,
+}
+
+impl Extent {
+    /// The first byte after the extent, if it does not overflow.
+    pub const fn end(&self) -> Option<u64> {
+        self.offset.checked_add(self.len)
+    }
+
+    /// Whether two (valid, non-overflowing) ranges share a byte.
+    pub const fn overlaps(&self, other: &Extent) -> bool {
+        match (self.end(), other.end()) {
+            (Some(a_end), Some(b_end)) => self.offset < b_end && other.offset < a_end,
+            // An overflowing range reaches the end of the address space.
+            _ => true,
+        }
+    }
+}
+
+/// What a file is to famfs (`enum famfs_file_type`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileType {
+    /// An ordinary data file.
+    Regular,
+    /// The superblock file: the only one that may map device offset 0.
+    Superblock,
+    /// The metadata log file.
+    Log,
+}
+
+impl FileType {
+    /// Decodes the ABI value (0, 1, 2).
+    pub const fn from_raw(v: u32) -> Option<FileType> {
+        match v {
+            0 => Some(FileType::Regular),
+            1 => Some(FileType::Superblock),
+            2 => Some(FileType::Log),
+            _ => None,
+        }
+    }
+
+    /// The ABI value.
+    pub const fn to_raw(self) -> u32 {
+        match self {
+            FileType::Regular => 0,
+            FileType::Superblock => 1,
+            FileType::Log => 2,
+        }
+    }
+}
+
+/// One interleaved extent.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Interleave {
+    /// Bytes per chunk.
+    pub chunk_size: u64,
+    /// File bytes this interleaved extent covers.
+    pub nbytes: u64,
+    /// Number of strips in use (`strips[..nstrips]`).
+    pub nstrips: usize,
+    /// The strips.
+    pub strips: [Extent; MAX_STRIPS],
+}
+
+/// How a file's bytes are laid out.
+///
+/// Fixed-size on purpose: a map lives in one allocation per file, and a
+/// simple map is no cheaper to keep than an interleaved one.
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layout {
+    /// Extents concatenated in order (`extents[..count]`).
+    Simple {
+        /// Number of extents in use.
+        count: usize,
+        /// The extents.
+        extents: [Extent; MAX_SIMPLE_EXTENTS],
+    },
+    /// Interleaved extents concatenated in order (`extents[..count]`).
+    Interleaved {
+        /// Number of interleaved extents in use.
+        count: usize,
+        /// The interleaved extents.
+        extents: [Interleave; MAX_INTERLEAVED_EXTENTS],
+    },
+}
+
+/// A file's extent map.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Fmap {
+    /// Kind of file.
+    pub file_type: FileType,
+    /// File size in bytes.
+    pub file_size: u64,
+    /// Where the bytes are.
+    pub layout: Layout,
+}
+
+/// Why a map was rejected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FmapError {
+    /// The map has no extents (or an interleaved extent no strips).
+    NoExtents,
+    /// More extents than the ABI allows.
+    TooManyExtents,
+    /// More strips than the ABI allows.
+    TooManyStrips,
+    /// An extent, strip or interleaved extent of length zero.
+    ZeroLength,
+    /// An offset or length that is not a multiple of 2 MiB.
+    Misaligned,
+    /// Device offset 0 (the superblock) in a file that is not the superblock.
+    OffsetZero,
+    /// A range that ends beyond the device.
+    BeyondDevice,
+    /// Arithmetic overflow in offsets or lengths.
+    Overflow,
+    /// Two ranges of the map share device memory.
+    Overlap,
+    /// The extents do not cover the file size.
+    TooSmall,
+    /// A chunk size that is zero or not a multiple of 2 MiB.
+    BadChunkSize,
+    /// A strip shorter than the chunks dealt to it.
+    StripTooShort,
+    /// A device index other than 0 (one device per mount).
+    BadDevIndex,
+    /// An unknown file type.
+    BadFileType,
+    /// An unknown extent type.
+    BadExtentType,
+}
+
+impl FmapError {
+    /// The (positive) errno reported to user space.
+    pub const fn errno(self) -> i32 {
+        match self {
+            FmapError::TooManyExtents | FmapError::TooManyStrips => E2BIG,
+            _ => EINVAL,
+        }
+    }
+
+    /// A short description for the kernel log.
+    pub const fn describe(self) -> &'static str {
+        match self {
+            FmapError::NoExtents => "no extents",
+            FmapError::TooManyExtents => "too many extents",
+            FmapError::TooManyStrips => "too many strips",
+            FmapError::ZeroLength => "zero-length extent",
+            FmapError::Misaligned => "offset or length not 2 MiB aligned",
+            FmapError::OffsetZero => "device offset 0 is reserved for the superblock",
+            FmapError::BeyondDevice => "extent beyond the end of the device",
+            FmapError::Overflow => "offset or length overflows",
+            FmapError::Overlap => "extents overlap",
+            FmapError::TooSmall => "extents do not cover the file size",
+            FmapError::BadChunkSize => "chunk size not a non-zero multiple of 2 MiB",
+            FmapError::StripTooShort => "strip too short for its chunks",
+            FmapError::BadDevIndex => "device index must be 0",
+            FmapError::BadFileType => "unknown file type",
+            FmapError::BadExtentType => "unknown extent type",
+        }
+    }
+}
+
+/// Where a file offset lives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Mapping {
+    /// Device offset of the file offset.
+    pub dev_offset: u64,
+    /// Bytes that are contiguous on the device from there (to the end of the
+    /// extent or chunk).
+    pub len: u64,
+}
+
+/// Device-wide limits a map is validated against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Size of the device in bytes.
+    pub dev_size: u64,
+    /// The v1 map ABI lets the last extent's length be unaligned.
+    pub unaligned_last_len: bool,
+}
+
+const fn aligned(v: u64) -> bool {
+    v % FAMFS_ALIGN == 0
+}
+
+/// Checks one device range against the device and the alignment rules.
+fn check_range(
+    e: &Extent,
+    file_type: FileType,
+    limits: &Limits,
+    len_may_be_unaligned: bool,
+) -> Result<(), FmapError> {
+    if e.len == 0 {
+        return Err(FmapError::ZeroLength);
+    }
+    if !aligned(e.offset) || (!len_may_be_unaligned && !aligned(e.len)) {
+        return Err(FmapError::Misaligned);
+    }
+    if e.offset == 0 && file_type != FileType::Superblock {
+        return Err(FmapError::OffsetZero);
+    }
+    let end = e.end().ok_or(FmapError::Overflow)?;
+    if end > limits.dev_size {
+        return Err(FmapError::BeyondDevice);
+    }
+    Ok(())
+}
+
+impl Interleave {
+    /// Number of chunks the interleaved extent has (the last may be partial).
+    fn nchunks(&self) -> Option<u64> {
+        let full = self.nbytes / self.chunk_size;
+        Some(if self.nbytes % self.chunk_size == 0 {
+            full
+        } else {
+            full.checked_add(1)?
+        })
+    }
+
+    /// Bytes of strip `s` the chunks dealt to it need.
+    fn strip_need(&self, s: usize) -> Option<u64> {
+        let n = self.nstrips as u64;
+        let chunks = self.nchunks()?;
+        let mine = chunks / n + u64::from((s as u64) < chunks % n);
+        mine.checked_mul(self.chunk_size)
+    }
+}
+
+impl Fmap {
+    /// Calls `f` with every device range the map uses.
+    pub fn for_each_range(&self, mut f: impl FnMut(&Extent)) {
+        match &self.layout {
+            Layout::Simple { count, extents } => {
+                extents.iter().take(*count).for_each(&mut f);
+            }
+            Layout::Interleaved { count, extents } => {
+                for ie in extents.iter().take(*count) {
+                    ie.strips.iter().take(ie.nstrips).for_each(&mut f);
+                }
+            }
+        }
+    }
+
+    /// Total device bytes the map uses (saturating).
+    pub fn mapped_bytes(&self) -> u64 {
+        let mut total: u64 = 0;
+        self.for_each_range(|e| total = total.saturating_add(e.len));
+        total
+    }
+
+    /// Checks every rule; `Ok` means the map is safe to serve.
+    ///
+    /// The rules: 1 to [`MAX_SIMPLE_EXTENTS`] simple extents, or 1 to
+    /// [`MAX_INTERLEAVED_EXTENTS`] interleaved extents of 1 to [`MAX_STRIPS`]
+    /// strips; no zero lengths; every offset and length 2 MiB aligned (except
+    /// the last simple extent's length if `limits.unaligned_last_len`, and the
+    /// file bytes of the last interleaved extent); device
+    /// offset 0 only in the superblock file; every range inside the device;
+    /// chunk sizes non-zero multiples of 2 MiB; every strip long enough for
+    /// the chunks dealt to it; no two ranges overlapping; the extents covering
+    /// the file size; no arithmetic overflow anywhere.
+    pub fn validate(&self, limits: &Limits) -> Result<(), FmapError> {
+        let covered = match &self.layout {
+            Layout::Simple { count, extents } => {
+                if *count == 0 {
+                    return Err(FmapError::NoExtents);
+                }
+                if *count > MAX_SIMPLE_EXTENTS {
+                    return Err(FmapError::TooManyExtents);
+                }
+                let mut covered: u64 = 0;
+                for (i, e) in extents.iter().take(*count).enumerate() {
+                    let last = i + 1 == *count;
+                    check_range(e, self.file_type, limits, last && limits.unaligned_last_len)?;
+                    covered = covered.checked_add(e.len).ok_or(FmapError::Overflow)?;
+                }
+                covered
+            }
+            Layout::Interleaved { count, extents } => {
+                if *count == 0 {
+                    return Err(FmapError::NoExtents);
+                }
+                if *count > MAX_INTERLEAVED_EXTENTS {
+                    return Err(FmapError::TooManyExtents);
+                }
+                let mut covered: u64 = 0;
+                for (i, ie) in extents.iter().take(*count).enumerate() {
+                    // Only the last interleaved extent may end off a 2 MiB
+                    // boundary, so that later extents stay aligned in the file.
+                    if i + 1 < *count && !aligned(ie.nbytes) {
+                        return Err(FmapError::Misaligned);
+                    }
+                    if ie.nstrips == 0 {
+                        return Err(FmapError::NoExtents);
+                    }
+                    if ie.nstrips > MAX_STRIPS {
+                        return Err(FmapError::TooManyStrips);
+                    }
+                    if ie.chunk_size == 0 || !aligned(ie.chunk_size) {
+                        return Err(FmapError::BadChunkSize);
+                    }
+                    if ie.nbytes == 0 {
+                        return Err(FmapError::ZeroLength);
+                    }
+                    for (s, strip) in ie.strips.iter().take(ie.nstrips).enumerate() {
+                        check_range(strip, self.file_type, limits, false)?;
+                        let need = ie.strip_need(s).ok_or(FmapError::Overflow)?;
+                        if strip.len < need {
+                            return Err(FmapError::StripTooShort);
+                        }
+                    }
+                    covered = covered.checked_add(ie.nbytes).ok_or(FmapError::Overflow)?;
+                }
+                covered
+            }
+        };
+        if covered < self.file_size {
+            return Err(FmapError::TooSmall);
+        }
+        // No two ranges may share memory: at most MAX_RANGES ranges, so a
+        // pairwise check is cheap.
+        let mut ranges = [Extent::default(); MAX_RANGES];
+        let mut n = 0;
+        self.for_each_range(|e| {
+            if n < MAX_RANGES {
+                ranges[n] = *e;
+                n += 1;
+            }
+        });
+        for i in 0..n {
+            for j in (i + 1)..n {
+                if ranges[i].overlaps(&ranges[j]) {
+                    return Err(FmapError::Overlap);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Where file offset `pos` lives on the device, or `None` past the
+    /// extents. Valid for validated maps; never panics on any map.
+    pub fn resolve(&self, pos: u64) -> Option<Mapping> {
+        let mut base: u64 = 0;
+        match &self.layout {
+            Layout::Simple { count, extents } => {
+                for e in extents.iter().take(*count) {
+                    let end = base.checked_add(e.len)?;
+                    if pos < end {
+                        let rel = pos - base;
+                        return Some(Mapping {
+                            dev_offset: e.offset.checked_add(rel)?,
+                            len: e.len - rel,
+                        });
+                    }
+                    base = end;
+                }
+                None
+            }
+            Layout::Interleaved { count, extents } => {
+                for ie in extents.iter().take(*count) {
+                    let end = base.checked_add(ie.nbytes)?;
+                    if pos < end {
+                        if ie.chunk_size == 0 || ie.nstrips == 0 || ie.nstrips > MAX_STRIPS {
+                            return None;
+                        }
+                        let rel = pos - base;
+                        let chunk = rel / ie.chunk_size;
+                        let within = rel % ie.chunk_size;
+                        let n = ie.nstrips as u64;
+                        let strip = &ie.strips[(chunk % n) as usize];
+                        let strip_off = (chunk / n)
+                            .checked_mul(ie.chunk_size)?
+                            .checked_add(within)?;
+                        if strip_off >= strip.len {
+                            return None;
+                        }
+                        let len = (ie.chunk_size - within).min(end - pos);
+                        return Some(Mapping {
+                            dev_offset: strip.offset.checked_add(strip_off)?,
+                            len,
+                        });
+                    }
+                    base = end;
+                }
+                None
+            }
+        }
+    }
+}

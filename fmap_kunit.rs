@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! KUnit tests of the extent-map component (`fmap.rs`) as compiled into the
+//! module. The host crate runs the property tests; these cases pin the
+//! documented behaviour inside the kernel build (same code, kernel target,
+//! overflow checks on).
+
+use kernel::prelude::*;
+
+#[kunit_tests(famfs_fmap)]
+mod tests {
+    use crate::fmap::*;
+
+    const MIB2: u64 = 2 << 20;
+
+    fn simple(file_size: u64, exts: &[(u64, u64)]) -> Fmap {
+        let mut extents = [Extent::default(); MAX_SIMPLE_EXTENTS];
+        for (i, (o, l)) in exts.iter().enumerate().take(MAX_SIMPLE_EXTENTS) {
+            extents[i] = Extent {
+                offset: *o,
+                len: *l,
+            };
+        }
+        Fmap {
+            file_type: FileType::Regular,
+            file_size,
+            layout: Layout::Simple {
+                count: exts.len(),
+                extents,
+            },
+        }
+    }
+
+    const LIM: Limits = Limits {
+        dev_size: 1 << 30,
+        unaligned_last_len: false,
+    };
+
+    #[test]
+    fn simple_map_resolves() {
+        let m = simple(6 * MIB2, &[(4 * MIB2, 2 * MIB2), (MIB2, 4 * MIB2)]);
+        assert!(m.validate(&LIM).is_ok());
+        assert_eq!(m.resolve(0).map(|x| x.dev_offset), Some(4 * MIB2));
+        assert_eq!(m.resolve(2 * MIB2).map(|x| x.dev_offset), Some(MIB2));
+        assert_eq!(m.resolve(3 * MIB2 + 12).map(|x| x.len), Some(3 * MIB2 - 12));
+        assert!(m.resolve(6 * MIB2).is_none());
+        assert_eq!(m.mapped_bytes(), 6 * MIB2);
+    }
+
+    #[test]
+    fn each_rule_has_its_error() {
+        assert_eq!(simple(0, &[]).validate(&LIM), Err(FmapError::NoExtents));
+        assert_eq!(
+            simple(0, &[(MIB2, MIB2); 3]).validate(&LIM),
+            Err(FmapError::TooManyExtents)
+        );
+        assert_eq!(
+            simple(0, &[(MIB2, 0)]).validate(&LIM),
+            Err(FmapError::ZeroLength)
+        );
+        assert_eq!(
+            simple(0, &[(MIB2 + 4096, MIB2)]).validate(&LIM),
+            Err(FmapError::Misaligned)
+        );
+        assert_eq!(
+            simple(0, &[(0, MIB2)]).validate(&LIM),
+            Err(FmapError::OffsetZero)
+        );
+        assert_eq!(
+            simple(0, &[(1 << 30, MIB2)]).validate(&LIM),
+            Err(FmapError::BeyondDevice)
+        );
+        assert_eq!(
+            simple(0, &[(u64::MAX - MIB2 + 1, MIB2)]).validate(&LIM),
+            Err(FmapError::Overflow)
+        );
+        assert_eq!(
+            simple(0, &[(MIB2, 4 * MIB2), (2 * MIB2, MIB2)]).validate(&LIM),
+            Err(FmapError::Overlap)
+        );
+        assert_eq!(
+            simple(3 * MIB2, &[(MIB2, MIB2)]).validate(&LIM),
+            Err(FmapError::TooSmall)
+        );
+        assert_eq!(FmapError::TooManyExtents.errno(), 7);
+        assert_eq!(FmapError::Overlap.errno(), 22);
+    }
+
+    #[test]
+    fn interleave_deals_chunks_round_robin() {
+        let mut strips = [Extent::default(); MAX_STRIPS];
+        strips[0] = Extent {
+            offset: 10 * MIB2,
+            len: 4 * MIB2,
+        };
+        strips[1] = Extent {
+            offset: 20 * MIB2,
+            len: 4 * MIB2,
+        };
+        let mut extents = [Interleave::default(); MAX_INTERLEAVED_EXTENTS];
+        extents[0] = Interleave {
+            chunk_size: MIB2,
+            nbytes: 8 * MIB2,
+            nstrips: 2,
+            strips,
+        };
+        let m = Fmap {
+            file_type: FileType::Regular,
+            file_size: 8 * MIB2,
+            layout: Layout::Interleaved { count: 1, extents },
+        };
+        assert!(m.validate(&LIM).is_ok());
+        assert_eq!(m.resolve(0).map(|x| x.dev_offset), Some(10 * MIB2));
+        assert_eq!(m.resolve(MIB2).map(|x| x.dev_offset), Some(20 * MIB2));
+        assert_eq!(m.resolve(2 * MIB2).map(|x| x.dev_offset), Some(11 * MIB2));
+        assert_eq!(
+            m.resolve(7 * MIB2 + 1).map(|x| x.dev_offset),
+            Some(21 * MIB2 + 1)
+        );
+    }
+
+    #[test]
+    fn hostile_input_does_not_panic() {
+        let mut m = simple(u64::MAX, &[(u64::MAX, u64::MAX), (u64::MAX, 1)]);
+        let _ = m.validate(&LIM);
+        let _ = m.resolve(u64::MAX);
+        m.layout = Layout::Interleaved {
+            count: 4,
+            extents: [Interleave {
+                chunk_size: 0,
+                nbytes: u64::MAX,
+                nstrips: 99,
+                strips: [Extent {
+                    offset: u64::MAX,
+                    len: u64::MAX,
+                }; MAX_STRIPS],
+            }; MAX_INTERLEAVED_EXTENTS],
+        };
+        assert!(m.validate(&LIM).is_err());
+        assert!(m.resolve(12345).is_none());
+    }
+}
