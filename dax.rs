@@ -20,6 +20,7 @@ use kernel::ffi::{c_char, c_int};
 use kernel::prelude::*;
 
 use crate::bindings as b;
+use crate::fmap::Extent;
 use crate::mount::FsInfo;
 
 const S_IFMT: u32 = 0o170000;
@@ -179,6 +180,13 @@ impl Backing {
     }
 }
 
+impl Backing {
+    /// The claimed dax device (valid while `self` lives).
+    pub(crate) fn dax_dev(&self) -> *mut b::dax_device {
+        self.dax_dev
+    }
+}
+
 impl Drop for Backing {
     fn drop(&mut self) {
         // SAFETY: By the type invariant we hold `dax_dev` as `holder`.
@@ -190,8 +198,19 @@ impl Drop for Backing {
     }
 }
 
-/// Called by the dax core when memory of a held device fails or the device
-/// is going away (`MF_MEM_PRE_REMOVE`). The mount stops serving data.
+const MF_MEM_PRE_REMOVE: c_int = 1 << 7;
+const PAGE_SHIFT: u32 = 12;
+
+/// Called by the dax core when memory of a held device fails, or when the
+/// device is going away (`MF_MEM_PRE_REMOVE`, e.g. unbound while mounted).
+///
+/// The mount stops serving data: from now on I/O fails with `EIO`, faults get
+/// `SIGBUS` and no map can be created (`FAMFSIOC_NOP` still answers).
+/// Processes that map the failed memory are signalled through
+/// `mf_dax_kill_procs()`, as the other DAX file systems do; every other
+/// mapping of the mount is torn down, so its next access faults and gets
+/// `SIGBUS` too. Before a removal, the DAX entries are dropped so the device's
+/// pages can go.
 ///
 /// # Safety
 ///
@@ -207,16 +226,69 @@ unsafe extern "C" fn notify_failure(
     if holder.is_null() {
         return EOPNOTSUPP.to_errno();
     }
-    // SAFETY: The holder is the superblock that claimed the device; it stays
-    // valid until `kill_sb` releases the claim (see `mount::kill_sb`).
+    // SAFETY: The holder is the superblock that claimed the device. It stays
+    // valid until `kill_sb` releases the claim, after evicting every inode.
+    // A notification racing with that release is not excluded by the dax
+    // core (no exported way to wait for it); see Documentation/famfs.rst.
     let info = unsafe { FsInfo::from_sb(holder.cast()) };
-    info.failed.store(true, Ordering::Release);
+    let first = info.failed.swap(1, Ordering::AcqRel) == 0;
     pr_err!(
-        "memory failure at offset {:#x}, length {:#x} (flags {:#x}): mount stops serving data\n",
+        "memory failure at device offset {:#x}, length {:#x} (flags {:#x}){}\n",
         offset,
         len,
-        mf_flags
+        mf_flags,
+        if first { ": the mount stops serving data" } else { "" }
     );
+    let start_off = info.backing.as_ref().map_or(0, |b| b.start_off);
+    let failed = Extent {
+        offset: offset.saturating_sub(start_off),
+        len,
+    };
+
+    // Take a reference on every mapped file, then work without the registry
+    // lock (dropping a reference may evict an inode, which takes it).
+    let mut victims: KVec<*mut b::inode> = KVec::new();
+    {
+        let ranges = info.ranges.lock();
+        let mut last = core::ptr::null_mut();
+        for r in ranges.iter() {
+            if r.inode.0 == last {
+                continue;
+            }
+            last = r.inode.0;
+            // SAFETY: Registry entries are removed (under this lock) before
+            // their inode is freed; `igrab` refuses inodes being evicted.
+            let i = unsafe { b::igrab(r.inode.0) };
+            if !i.is_null() && victims.push(i, GFP_KERNEL).is_err() {
+                // SAFETY: Just grabbed.
+                unsafe { b::iput(i) };
+            }
+        }
+    }
+    for inode in victims.iter().copied() {
+        // SAFETY: We hold a reference on `inode`; its map stays until
+        // eviction.
+        unsafe {
+            let mapping = (*inode).i_mapping;
+            if let Some(meta) = crate::inode::meta(inode) {
+                meta.fmap.file_ranges_in(&failed, |off, n| {
+                    let first = off >> PAGE_SHIFT;
+                    let last = off.saturating_add(n).saturating_sub(1) >> PAGE_SHIFT;
+                    let _ = b::mf_dax_kill_procs(
+                        mapping,
+                        first as usize,
+                        (last - first + 1) as usize,
+                        mf_flags,
+                    );
+                });
+            }
+            b::unmap_mapping_range(mapping, 0, 0, 1);
+            if mf_flags & MF_MEM_PRE_REMOVE != 0 {
+                let _ = b::invalidate_inode_pages2_range(mapping, 0, usize::MAX);
+            }
+            b::iput(inode);
+        }
+    }
     0
 }
 

@@ -11,6 +11,12 @@
 #include <linux/fs_context.h>
 #include <linux/fs_parser.h>
 #include <linux/iomap.h>
+#include <linux/huge_mm.h>
+#include <linux/kobject.h>
+#include <linux/mm.h>
+#include <linux/pagemap.h>
+#include <linux/sysfs.h>
+#include <linux/uio.h>
 #include <linux/module.h>
 #include <linux/namei.h>
 #include <linux/slab.h>
@@ -248,4 +254,218 @@ size_t famfs_glue_layout(enum famfs_glue_layout_item item)
 		return sizeof(struct dax_holder_operations);
 	}
 	return 0;
+}
+
+/* ---- inode helpers (static inlines) ---------------------------------- */
+
+void famfs_glue_inode_lock(struct inode *inode)
+{
+	inode_lock(inode);
+}
+
+void famfs_glue_inode_unlock(struct inode *inode)
+{
+	inode_unlock(inode);
+}
+
+void famfs_glue_inode_lock_shared(struct inode *inode)
+{
+	inode_lock_shared(inode);
+}
+
+void famfs_glue_inode_unlock_shared(struct inode *inode)
+{
+	inode_unlock_shared(inode);
+}
+
+loff_t famfs_glue_i_size_read(const struct inode *inode)
+{
+	return i_size_read(inode);
+}
+
+void famfs_glue_i_size_write(struct inode *inode, loff_t size)
+{
+	i_size_write(inode, size);
+}
+
+/* Marks a regular file as a DAX file (caller holds the inode lock). */
+void famfs_glue_set_dax(struct inode *inode)
+{
+	inode->i_flags |= S_DAX;
+}
+
+/* Called from ->evict_inode: DAX files must break their layouts first. */
+void famfs_glue_evict(struct inode *inode)
+{
+	if (IS_DAX(inode))
+		dax_break_layout_final(inode);
+	truncate_inode_pages_final(&inode->i_data);
+	clear_inode(inode);
+}
+
+/* ---- read/write helpers ---------------------------------------------- */
+
+size_t famfs_glue_iov_iter_count(const struct iov_iter *iter)
+{
+	return iov_iter_count(iter);
+}
+
+void famfs_glue_iov_iter_truncate(struct iov_iter *iter, u64 count)
+{
+	iov_iter_truncate(iter, count);
+}
+
+/* ---- mmap and faults ------------------------------------------------- */
+
+void famfs_glue_mmap_setup(struct file *file, struct vm_area_struct *vma,
+			   const struct vm_operations_struct *ops)
+{
+	file_accessed(file);
+	vma->vm_ops = ops;
+	vm_flags_set(vma, VM_HUGEPAGE);
+}
+
+bool famfs_glue_vma_is_shared(const struct vm_area_struct *vma)
+{
+	return vma->vm_flags & VM_SHARED;
+}
+
+struct inode *famfs_glue_vmf_inode(const struct vm_fault *vmf)
+{
+	return file_inode(vmf->vma->vm_file);
+}
+
+/* A write fault on a shared mapping (the only kind that reaches memory). */
+bool famfs_glue_vmf_is_shared_write(const struct vm_fault *vmf)
+{
+	return (vmf->flags & FAULT_FLAG_WRITE) && (vmf->vma->vm_flags & VM_SHARED);
+}
+
+/*
+ * Fault locking as the DAX file systems do it: write faults take freeze
+ * protection and update the time stamps; every fault holds the mapping's
+ * invalidate lock shared so that layout changes wait for it.
+ */
+void famfs_glue_fault_start(struct vm_fault *vmf, bool write)
+{
+	struct inode *inode = file_inode(vmf->vma->vm_file);
+
+	if (write) {
+		sb_start_pagefault(inode->i_sb);
+		file_update_time(vmf->vma->vm_file);
+	}
+	filemap_invalidate_lock_shared(inode->i_mapping);
+}
+
+void famfs_glue_fault_end(struct vm_fault *vmf, bool write)
+{
+	struct inode *inode = file_inode(vmf->vma->vm_file);
+
+	filemap_invalidate_unlock_shared(inode->i_mapping);
+	if (write)
+		sb_end_pagefault(inode->i_sb);
+}
+
+unsigned int famfs_glue_pmd_order(void)
+{
+	return PMD_ORDER;
+}
+
+/* ---- per-mount statistics in sysfs (/sys/fs/famfs/<device>/) ---------- */
+
+struct famfs_glue_stats {
+	struct kobject kobj;
+	const u64 *counters[FAMFS_GLUE_NR_STATS];
+};
+
+static struct kobject *famfs_glue_kobj;
+
+static const char *const famfs_glue_stat_names[FAMFS_GLUE_NR_STATS] = {
+	[FAMFS_GLUE_STAT_PTE_FAULTS] = "pte_faults",
+	[FAMFS_GLUE_STAT_PMD_FAULTS] = "pmd_faults",
+	[FAMFS_GLUE_STAT_DEV_SIZE] = "device_size",
+	[FAMFS_GLUE_STAT_MAPPED] = "mapped_bytes",
+	[FAMFS_GLUE_STAT_FAILED] = "failed",
+};
+
+static ssize_t famfs_glue_stat_show(struct kobject *kobj, struct attribute *attr,
+				    char *buf)
+{
+	struct famfs_glue_stats *st = container_of(kobj, struct famfs_glue_stats, kobj);
+	int i;
+
+	for (i = 0; i < FAMFS_GLUE_NR_STATS; i++)
+		if (!strcmp(attr->name, famfs_glue_stat_names[i]))
+			return sysfs_emit(buf, "%llu\n", READ_ONCE(*st->counters[i]));
+	return -EINVAL;
+}
+
+static const struct sysfs_ops famfs_glue_stat_ops = {
+	.show = famfs_glue_stat_show,
+};
+
+static struct attribute famfs_glue_stat_attrs[FAMFS_GLUE_NR_STATS] = {
+	{ .name = "pte_faults", .mode = 0444 },
+	{ .name = "pmd_faults", .mode = 0444 },
+	{ .name = "device_size", .mode = 0444 },
+	{ .name = "mapped_bytes", .mode = 0444 },
+	{ .name = "failed", .mode = 0444 },
+};
+
+static struct attribute *famfs_glue_stat_attrs_attrs[] = {
+	&famfs_glue_stat_attrs[0], &famfs_glue_stat_attrs[1],
+	&famfs_glue_stat_attrs[2], &famfs_glue_stat_attrs[3],
+	&famfs_glue_stat_attrs[4], NULL,
+};
+ATTRIBUTE_GROUPS(famfs_glue_stat_attrs);
+
+static void famfs_glue_stats_release(struct kobject *kobj)
+{
+	kfree(container_of(kobj, struct famfs_glue_stats, kobj));
+}
+
+static const struct kobj_type famfs_glue_stats_ktype = {
+	.sysfs_ops = &famfs_glue_stat_ops,
+	.default_groups = famfs_glue_stat_attrs_groups,
+	.release = famfs_glue_stats_release,
+};
+
+int famfs_glue_sysfs_init(void)
+{
+	famfs_glue_kobj = kobject_create_and_add("famfs", fs_kobj);
+	return famfs_glue_kobj ? 0 : -ENOMEM;
+}
+
+void famfs_glue_sysfs_exit(void)
+{
+	kobject_put(famfs_glue_kobj);
+}
+
+/*
+ * Publishes the counters (each a u64 that outlives the returned object until
+ * famfs_glue_stats_destroy()) under /sys/fs/famfs/<name>/.
+ */
+struct famfs_glue_stats *famfs_glue_stats_create(const char *name,
+						 const u64 *const *counters)
+{
+	struct famfs_glue_stats *st = kzalloc(sizeof(*st), GFP_KERNEL);
+	int i, err;
+
+	if (!st)
+		return ERR_PTR(-ENOMEM);
+	for (i = 0; i < FAMFS_GLUE_NR_STATS; i++)
+		st->counters[i] = counters[i];
+	err = kobject_init_and_add(&st->kobj, &famfs_glue_stats_ktype,
+				   famfs_glue_kobj, "%s", name);
+	if (err) {
+		kobject_put(&st->kobj);
+		return ERR_PTR(err);
+	}
+	return st;
+}
+
+void famfs_glue_stats_destroy(struct famfs_glue_stats *st)
+{
+	kobject_del(&st->kobj);
+	kobject_put(&st->kobj);
 }

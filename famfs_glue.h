@@ -80,4 +80,46 @@ enum famfs_glue_layout_item {
 };
 size_t famfs_glue_layout(enum famfs_glue_layout_item item);
 
+struct iov_iter;
+struct vm_area_struct;
+struct vm_fault;
+struct vm_operations_struct;
+
+void famfs_glue_inode_lock(struct inode *inode);
+void famfs_glue_inode_unlock(struct inode *inode);
+void famfs_glue_inode_lock_shared(struct inode *inode);
+void famfs_glue_inode_unlock_shared(struct inode *inode);
+loff_t famfs_glue_i_size_read(const struct inode *inode);
+void famfs_glue_i_size_write(struct inode *inode, loff_t size);
+void famfs_glue_set_dax(struct inode *inode);
+void famfs_glue_evict(struct inode *inode);
+
+size_t famfs_glue_iov_iter_count(const struct iov_iter *iter);
+void famfs_glue_iov_iter_truncate(struct iov_iter *iter, u64 count);
+
+void famfs_glue_mmap_setup(struct file *file, struct vm_area_struct *vma,
+			   const struct vm_operations_struct *ops);
+bool famfs_glue_vma_is_shared(const struct vm_area_struct *vma);
+struct inode *famfs_glue_vmf_inode(const struct vm_fault *vmf);
+bool famfs_glue_vmf_is_shared_write(const struct vm_fault *vmf);
+void famfs_glue_fault_start(struct vm_fault *vmf, bool write);
+void famfs_glue_fault_end(struct vm_fault *vmf, bool write);
+unsigned int famfs_glue_pmd_order(void);
+
+/* Per-mount counters in /sys/fs/famfs/<device>/ (one file each). */
+enum famfs_glue_stat {
+	FAMFS_GLUE_STAT_PTE_FAULTS,
+	FAMFS_GLUE_STAT_PMD_FAULTS,
+	FAMFS_GLUE_STAT_DEV_SIZE,
+	FAMFS_GLUE_STAT_MAPPED,
+	FAMFS_GLUE_STAT_FAILED,
+	FAMFS_GLUE_NR_STATS,
+};
+struct famfs_glue_stats;
+int famfs_glue_sysfs_init(void);
+void famfs_glue_sysfs_exit(void);
+struct famfs_glue_stats *famfs_glue_stats_create(const char *name,
+						 const u64 *const *counters);
+void famfs_glue_stats_destroy(struct famfs_glue_stats *st);
+
 #endif /* FAMFS_GLUE_H */

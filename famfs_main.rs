@@ -19,6 +19,7 @@ mod file;
 pub mod fmap;
 mod fmap_kunit;
 mod inode;
+mod iomap;
 mod ioctl;
 mod mount;
 

@@ -292,6 +292,67 @@ impl Fmap {
         total
     }
 
+    /// Calls `f(file_offset, len)` for every part of the file stored in the
+    /// device range `dev` (the reverse of [`Fmap::resolve`]), in no
+    /// particular order. Used to find what a memory failure hit.
+    pub fn file_ranges_in(&self, dev: &Extent, mut f: impl FnMut(u64, u64)) {
+        let dev_end = dev.offset.saturating_add(dev.len);
+        let mut base: u64 = 0;
+        match &self.layout {
+            Layout::Simple { count, extents } => {
+                for e in extents.iter().take(*count) {
+                    let end = e.offset.saturating_add(e.len);
+                    let lo = e.offset.max(dev.offset);
+                    let hi = end.min(dev_end);
+                    if lo < hi {
+                        f(base.saturating_add(lo - e.offset), hi - lo);
+                    }
+                    base = base.saturating_add(e.len);
+                }
+            }
+            Layout::Interleaved { count, extents } => {
+                for ie in extents.iter().take(*count) {
+                    if ie.chunk_size == 0 || ie.nstrips == 0 || ie.nstrips > MAX_STRIPS {
+                        return;
+                    }
+                    let n = ie.nstrips as u64;
+                    for (s, strip) in ie.strips.iter().take(ie.nstrips).enumerate() {
+                        let end = strip.offset.saturating_add(strip.len);
+                        let lo = strip.offset.max(dev.offset);
+                        let hi = end.min(dev_end);
+                        if lo >= hi {
+                            continue;
+                        }
+                        // Chunks of this strip that the failed range touches.
+                        let first = (lo - strip.offset) / ie.chunk_size;
+                        let last = (hi - 1 - strip.offset) / ie.chunk_size;
+                        for c in first..=last {
+                            let Some(k) = c.checked_mul(n).and_then(|v| v.checked_add(s as u64))
+                            else {
+                                break;
+                            };
+                            let Some(chunk_file) = k.checked_mul(ie.chunk_size) else {
+                                break;
+                            };
+                            if chunk_file >= ie.nbytes {
+                                break;
+                            }
+                            let chunk_dev = strip.offset + c * ie.chunk_size;
+                            let a = lo.max(chunk_dev);
+                            let z = hi.min(chunk_dev.saturating_add(ie.chunk_size));
+                            let off = chunk_file + (a - chunk_dev);
+                            if off < ie.nbytes {
+                                let len = (z - a).min(ie.nbytes - off);
+                                f(base.saturating_add(off), len);
+                            }
+                        }
+                    }
+                    base = base.saturating_add(ie.nbytes);
+                }
+            }
+        }
+    }
+
     /// Checks every rule; `Ok` means the map is safe to serve.
     ///
     /// The rules: 1 to [`MAX_SIMPLE_EXTENTS`] simple extents, or 1 to

@@ -38,9 +38,9 @@ mod tests {
 
     #[test]
     fn simple_map_resolves() {
-        let m = simple(6 * MIB2, &[(4 * MIB2, 2 * MIB2), (MIB2, 4 * MIB2)]);
+        let m = simple(6 * MIB2, &[(8 * MIB2, 2 * MIB2), (MIB2, 4 * MIB2)]);
         assert!(m.validate(&LIM).is_ok());
-        assert_eq!(m.resolve(0).map(|x| x.dev_offset), Some(4 * MIB2));
+        assert_eq!(m.resolve(0).map(|x| x.dev_offset), Some(8 * MIB2));
         assert_eq!(m.resolve(2 * MIB2).map(|x| x.dev_offset), Some(MIB2));
         assert_eq!(m.resolve(3 * MIB2 + 12).map(|x| x.len), Some(3 * MIB2 - 12));
         assert!(m.resolve(6 * MIB2).is_none());
@@ -115,7 +115,7 @@ mod tests {
         assert_eq!(m.resolve(2 * MIB2).map(|x| x.dev_offset), Some(11 * MIB2));
         assert_eq!(
             m.resolve(7 * MIB2 + 1).map(|x| x.dev_offset),
-            Some(21 * MIB2 + 1)
+            Some(23 * MIB2 + 1)
         );
     }
 

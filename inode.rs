@@ -9,12 +9,17 @@
 //! (their operations are absent).
 
 use core::ptr;
+use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 
 use kernel::ffi::{c_int, c_uint};
 use kernel::prelude::*;
 
 use crate::bindings as b;
 use crate::file;
+use crate::fmap::{Fmap, FmapError, Limits};
+use crate::mount::{FsInfo, InodeKey, MappedRange};
+
+const SB_RDONLY: usize = 1;
 
 const S_IFMT: u32 = 0o170000;
 const S_IFREG: u32 = 0o100000;
@@ -149,5 +154,280 @@ unsafe extern "C" fn lookup(
 }
 
 static FILE_IOPS: b::inode_operations = b::inode_operations {
+    setattr: Some(file_setattr),
     ..pin_init::zeroed()
 };
+
+// ---- regular files: extent maps ------------------------------------------
+
+/// What famfs keeps for a regular file with a map (`inode->i_private`).
+pub(crate) struct FileMeta {
+    /// The validated, immutable extent map.
+    pub(crate) fmap: Fmap,
+    /// Set when the file's size changed: the file serves no data any more.
+    pub(crate) invalid: AtomicBool,
+}
+
+/// The `i_private` field as an atomic pointer (published once, with release
+/// ordering, under the inode lock; read with acquire ordering).
+///
+/// # Safety
+///
+/// `inode` must be live.
+unsafe fn private<'a>(inode: *mut b::inode) -> &'a AtomicPtr<FileMeta> {
+    // SAFETY: `i_private` is a properly aligned pointer-sized field of a live
+    // inode; all famfs accesses to it go through this atomic view.
+    unsafe { AtomicPtr::from_ptr((&raw mut (*inode).i_private).cast()) }
+}
+
+/// The map of a file, if it has one.
+///
+/// # Safety
+///
+/// `inode` must be a live famfs inode. The returned reference is valid while
+/// the inode is (the map is freed only when the inode is evicted).
+pub(crate) unsafe fn meta<'a>(inode: *mut b::inode) -> Option<&'a FileMeta> {
+    // SAFETY: Per the function contract.
+    let p = unsafe { private(inode) }.load(Ordering::Acquire);
+    // SAFETY: A non-null value was published by `install_map` and stays
+    // valid until eviction.
+    unsafe { p.as_ref() }
+}
+
+/// Why a file cannot serve data now, as an errno: no map (`ENODATA`), size
+/// changed (`ENXIO`), memory failure on the mount (`EIO`).
+///
+/// # Safety
+///
+/// `inode` must be a live famfs inode.
+pub(crate) unsafe fn usable_meta<'a>(inode: *mut b::inode) -> Result<&'a FileMeta> {
+    // SAFETY: Per the function contract.
+    let info = unsafe { FsInfo::from_sb((*inode).i_sb) };
+    if info.has_failed() {
+        return Err(EIO);
+    }
+    // SAFETY: Per the function contract.
+    let m = unsafe { meta(inode) }.ok_or(ENODATA)?;
+    if m.invalid.load(Ordering::Acquire) {
+        return Err(ENXIO);
+    }
+    Ok(m)
+}
+
+const CAP_SYS_ADMIN: i32 = 21;
+
+/// Who and what may create a map: a privileged caller, on a regular file of a
+/// writable, healthy mount.
+///
+/// # Safety
+///
+/// `inode` must be a live famfs inode.
+pub(crate) unsafe fn may_create_map(inode: *mut b::inode) -> Result {
+    // SAFETY: Plain capability check of the current task.
+    if !unsafe { b::capable(CAP_SYS_ADMIN) } {
+        return Err(EPERM);
+    }
+    // SAFETY: `inode` is live.
+    let (mode, sb) = unsafe { (u32::from((*inode).i_mode), (*inode).i_sb) };
+    if mode & S_IFMT != S_IFREG {
+        return Err(EINVAL);
+    }
+    // SAFETY: `sb` is the live superblock of the inode.
+    if unsafe { (*sb).s_flags } & SB_RDONLY != 0 {
+        return Err(EROFS);
+    }
+    // SAFETY: As above.
+    if unsafe { FsInfo::from_sb(sb) }.has_failed() {
+        return Err(EIO);
+    }
+    Ok(())
+}
+
+/// Logs why a map was refused and returns its errno.
+pub(crate) fn map_refused(inode: *mut b::inode, e: FmapError) -> Error {
+    // SAFETY: Callers pass a live inode.
+    let ino = unsafe { (*inode).i_ino };
+    pr_err!("map refused for inode {}: {}\n", ino, e.describe());
+    Error::from_errno(-e.errno())
+}
+
+/// Validates `fmap` and gives it to the empty file `inode`.
+///
+/// # Safety
+///
+/// `inode` must be a live famfs regular file inode.
+pub(crate) unsafe fn install_map(inode: *mut b::inode, fmap: Fmap, unaligned_last_len: bool) -> Result {
+    // SAFETY: `inode` is live, so is its superblock.
+    let info = unsafe { FsInfo::from_sb((*inode).i_sb) };
+    let dev_size = info.dev_size.load(Ordering::Relaxed);
+    let limits = Limits {
+        dev_size,
+        unaligned_last_len,
+    };
+    fmap.validate(&limits).map_err(|e| map_refused(inode, e))?;
+    let meta = KBox::new(
+        FileMeta {
+            fmap,
+            invalid: AtomicBool::new(false),
+        },
+        GFP_KERNEL,
+    )?;
+
+    // SAFETY: `inode` is live; the lock is released on every path below.
+    unsafe { b::famfs_glue_inode_lock(inode) };
+    // SAFETY: As above, under the inode lock.
+    let res = unsafe { install_locked(inode, info, meta) };
+    // SAFETY: Locked above.
+    unsafe { b::famfs_glue_inode_unlock(inode) };
+    res
+}
+
+/// # Safety
+///
+/// `inode` must be a live famfs regular file, locked by the caller.
+unsafe fn install_locked(inode: *mut b::inode, info: &FsInfo, new_meta: KBox<FileMeta>) -> Result {
+    // SAFETY: `inode` is live.
+    let ino = unsafe { (*inode).i_ino };
+    // SAFETY: As above.
+    if unsafe { meta(inode) }.is_some() {
+        pr_err!("map refused for inode {}: the file already has a map\n", ino);
+        return Err(EEXIST);
+    }
+    // SAFETY: As above.
+    if unsafe { b::famfs_glue_i_size_read(inode) } != 0 {
+        pr_err!("map refused for inode {}: the file is not empty\n", ino);
+        return Err(EINVAL);
+    }
+    let file_size = i64::try_from(new_meta.fmap.file_size).map_err(|_| EINVAL)?;
+
+    // No two files may map the same memory.
+    let mut ranges = info.ranges.lock();
+    let mut conflict = None;
+    new_meta.fmap.for_each_range(|e| {
+        let end = e.offset.saturating_add(e.len);
+        if conflict.is_none() {
+            conflict = ranges
+                .iter()
+                .find(|r| e.offset < r.end && r.start < end)
+                .map(|r| r.inode);
+        }
+    });
+    if let Some(other) = conflict {
+        // SAFETY: Registry entries are live inodes (removed before eviction
+        // completes, under this lock).
+        let other_ino = unsafe { (*other.0).i_ino };
+        pr_err!(
+            "map refused for inode {}: overlaps the memory of inode {}\n",
+            ino,
+            other_ino
+        );
+        return Err(EINVAL);
+    }
+    let before = ranges.len();
+    let mut alloc_err = None;
+    new_meta.fmap.for_each_range(|e| {
+        if alloc_err.is_none() {
+            let r = MappedRange {
+                start: e.offset,
+                end: e.offset.saturating_add(e.len),
+                inode: InodeKey(inode),
+            };
+            if let Err(err) = ranges.push(r, GFP_KERNEL) {
+                alloc_err = Some(err);
+            }
+        }
+    });
+    if let Some(err) = alloc_err {
+        ranges.truncate(before);
+        return Err(err.into());
+    }
+    drop(ranges);
+
+    info.mapped_bytes
+        .fetch_add(new_meta.fmap.mapped_bytes(), Ordering::Relaxed);
+    // SAFETY: Under the inode lock: publish the map, then the size and the
+    // DAX flag.
+    unsafe {
+        private(inode).store(KBox::into_raw(new_meta), Ordering::Release);
+        b::famfs_glue_i_size_write(inode, file_size);
+        b::famfs_glue_set_dax(inode);
+    }
+    Ok(())
+}
+
+/// A copy of the file's map and its current size.
+///
+/// # Safety
+///
+/// `inode` must be a live famfs inode.
+pub(crate) unsafe fn current_map(inode: *mut b::inode) -> Result<(Fmap, u64)> {
+    // SAFETY: Per the function contract.
+    let m = unsafe { meta(inode) }.ok_or(ENODATA)?;
+    // SAFETY: As above.
+    let size = unsafe { b::famfs_glue_i_size_read(inode) };
+    Ok((m.fmap, size.max(0) as u64))
+}
+
+/// `super_operations::evict_inode`: drops the DAX layout, then the map and
+/// the file's entries in the mount's range registry.
+///
+/// # Safety
+///
+/// Called only by the VFS, for an inode being evicted.
+pub(crate) unsafe extern "C" fn evict_inode(inode: *mut b::inode) {
+    // SAFETY: The VFS passes an inode being evicted; nothing else uses it.
+    unsafe { b::famfs_glue_evict(inode) };
+    // SAFETY: As above; the map, if any, was published by `install_map`.
+    let p = unsafe { private(inode) }.swap(ptr::null_mut(), Ordering::AcqRel);
+    if p.is_null() {
+        return;
+    }
+    // SAFETY: `p` came from `KBox::into_raw` and nothing else refers to it.
+    let meta = unsafe { KBox::from_raw(p) };
+    // SAFETY: The superblock outlives its inodes.
+    let info = unsafe { FsInfo::from_sb((*inode).i_sb) };
+    info.ranges.lock().retain(|r| r.inode != InodeKey(inode));
+    info.mapped_bytes
+        .fetch_sub(meta.fmap.mapped_bytes(), Ordering::Relaxed);
+}
+
+const ATTR_SIZE: u32 = 1 << 3;
+
+/// `inode_operations::setattr` for regular files: any size change makes a
+/// mapped file invalid (it serves no data until remount), and existing
+/// mappings are torn down so that their next access faults (and gets SIGBUS).
+///
+/// # Safety
+///
+/// Called only by the VFS, with the arguments its contract guarantees.
+unsafe extern "C" fn file_setattr(
+    idmap: *mut b::mnt_idmap,
+    dentry: *mut b::dentry,
+    attr: *mut b::iattr,
+) -> c_int {
+    // SAFETY: The VFS passes valid arguments and holds the inode lock.
+    unsafe {
+        let inode = (*dentry).d_inode;
+        let err = b::setattr_prepare(idmap, dentry, attr);
+        if err != 0 {
+            return err;
+        }
+        if (*attr).ia_valid & ATTR_SIZE != 0 && (*attr).ia_size != b::famfs_glue_i_size_read(inode)
+        {
+            if let Some(m) = meta(inode) {
+                if !m.invalid.swap(true, Ordering::AcqRel) {
+                    pr_warn!(
+                        "inode {}: size changed, the file is invalid until remount\n",
+                        (*inode).i_ino
+                    );
+                }
+                // Zap every user mapping of the file: the next access
+                // faults, and faults on an invalid file get SIGBUS.
+                b::unmap_mapping_range((*inode).i_mapping, 0, 0, 1);
+            }
+            b::famfs_glue_i_size_write(inode, (*attr).ia_size);
+        }
+        b::setattr_copy(idmap, inode, attr);
+    }
+    0
+}

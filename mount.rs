@@ -12,12 +12,14 @@
 
 use core::cell::UnsafeCell;
 use core::ptr;
-use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use kernel::error::{from_result, to_result};
 use kernel::ffi::{c_int, c_uint};
 use kernel::prelude::*;
 use kernel::str::as_char_ptr_in_const_context;
+use kernel::sync::Mutex;
+use kernel::new_mutex;
 
 use crate::bindings as b;
 use crate::dax::Backing;
@@ -30,8 +32,35 @@ const S_IFDIR: u32 = 0o040000;
 const S_IALLUGO: u32 = 0o7777;
 const PAGE_SIZE: u64 = 4096;
 
+/// One device range used by a mapped file, for the overlap rule and for
+/// memory-failure lookups.
+pub(crate) struct MappedRange {
+    /// First device byte.
+    pub(crate) start: u64,
+    /// First device byte after the range.
+    pub(crate) end: u64,
+    /// The file (its inode address, used as a key and, under the registry
+    /// lock, to reach the inode: entries are removed before the inode is
+    /// freed).
+    pub(crate) inode: InodeKey,
+}
+
+/// An inode address kept in the registry.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct InodeKey(pub(crate) *mut b::inode);
+
+// SAFETY: The pointer is only dereferenced under the registry lock while the
+// inode is known to be live (see `MappedRange::inode`).
+unsafe impl Send for InodeKey {}
+
 /// Per-mount state, owned by `sb->s_fs_info` (or `fc->s_fs_info` before the
 /// superblock exists).
+///
+/// # Invariants
+///
+/// Once `fill_super` succeeded, `backing` is `Some` and `stats` points to the
+/// sysfs object publishing the counters below, until `kill_sb` drops this.
+#[pin_data(PinnedDrop)]
 pub(crate) struct FsInfo {
     /// Mode of the root directory (`mode=` option, permission bits only).
     root_mode: AtomicU32,
@@ -39,18 +68,53 @@ pub(crate) struct FsInfo {
     mode_given: bool,
     /// The claimed device; `None` until `fill_super` succeeds in claiming it.
     pub(crate) backing: Option<Backing>,
-    /// Set on a memory failure: from then on the mount serves no data.
-    pub(crate) failed: AtomicBool,
+    /// Size of the device in bytes (published in sysfs).
+    pub(crate) dev_size: AtomicU64,
+    /// Non-zero after a memory failure: from then on the mount serves no data.
+    pub(crate) failed: AtomicU64,
+    /// PTE (4 KiB) mappings installed by faults.
+    pub(crate) pte_faults: AtomicU64,
+    /// PMD (2 MiB) mappings installed by faults.
+    pub(crate) pmd_faults: AtomicU64,
+    /// Device bytes used by all mapped files.
+    pub(crate) mapped_bytes: AtomicU64,
+    /// Every device range of every mapped file of this mount.
+    #[pin]
+    pub(crate) ranges: Mutex<KVec<MappedRange>>,
+    /// The sysfs object, or null.
+    stats: *mut b::famfs_glue_stats,
+}
+
+#[pinned_drop]
+impl PinnedDrop for FsInfo {
+    fn drop(self: Pin<&mut Self>) {
+        if !self.stats.is_null() {
+            // SAFETY: Created in `fill_super` and destroyed only here, before
+            // the counters it reads go away.
+            unsafe { b::famfs_glue_stats_destroy(self.stats) };
+        }
+    }
 }
 
 impl FsInfo {
-    fn new() -> Self {
-        FsInfo {
+    fn new() -> impl PinInit<Self, Error> {
+        try_pin_init!(FsInfo {
             root_mode: AtomicU32::new(DEFAULT_ROOT_MODE),
             mode_given: false,
             backing: None,
-            failed: AtomicBool::new(false),
-        }
+            dev_size: AtomicU64::new(0),
+            failed: AtomicU64::new(0),
+            pte_faults: AtomicU64::new(0),
+            pmd_faults: AtomicU64::new(0),
+            mapped_bytes: AtomicU64::new(0),
+            ranges <- new_mutex!(KVec::new()),
+            stats: ptr::null_mut(),
+        }? Error)
+    }
+
+    /// Whether a memory failure stopped the mount.
+    pub(crate) fn has_failed(&self) -> bool {
+        self.failed.load(Ordering::Acquire) != 0
     }
 
     /// The `FsInfo` of a famfs superblock.
@@ -64,6 +128,17 @@ impl FsInfo {
         // SAFETY: Per the function contract `s_fs_info` points to a live
         // `FsInfo` created by `init_fs_context`.
         unsafe { &*(*sb).s_fs_info.cast::<FsInfo>() }
+    }
+
+    /// Frees an `FsInfo` made by `init_fs_context`.
+    ///
+    /// # Safety
+    ///
+    /// `p` must come from `init_fs_context` and not be used afterwards.
+    unsafe fn free(p: *mut FsInfo) {
+        // SAFETY: `p` came from `KBox::into_raw` of a pinned box and is
+        // dropped in place, never moved.
+        drop(unsafe { Pin::new_unchecked(KBox::from_raw(p)) });
     }
 }
 
@@ -87,15 +162,17 @@ unsafe fn fc_info<'a>(fc: *mut b::fs_context) -> &'a mut FsInfo {
 unsafe extern "C" fn init_fs_context(fc: *mut kernel::bindings::fs_context) -> c_int {
     // The kernel crate only knows `fs_context` as an opaque type.
     let fc: *mut b::fs_context = fc.cast();
-    let info = match KBox::new(FsInfo::new(), GFP_KERNEL) {
+    let info = match KBox::pin_init(FsInfo::new(), GFP_KERNEL) {
         Ok(info) => info,
-        Err(_) => return ENOMEM.to_errno(),
+        Err(e) => return e.to_errno(),
     };
     // SAFETY: The VFS passes a valid fs_context for us to initialise; the
     // `FsInfo` is reclaimed by `fc_free` or, after `sget_fc` moved it to a
     // superblock, by `kill_sb`.
     unsafe {
-        (*fc).s_fs_info = KBox::into_raw(info).cast();
+        // The box is never moved out of: it is freed in place by
+        // `FsInfo::free`.
+        (*fc).s_fs_info = KBox::into_raw(Pin::into_inner_unchecked(info)).cast();
         (*fc).ops = &FC_OPS;
     }
     0
@@ -114,7 +191,7 @@ unsafe extern "C" fn fc_free(fc: *mut b::fs_context) {
         let info = (*fc).s_fs_info.cast::<FsInfo>();
         if !info.is_null() {
             (*fc).s_fs_info = ptr::null_mut();
-            drop(KBox::from_raw(info));
+            FsInfo::free(info);
         }
     }
 }
@@ -228,6 +305,20 @@ unsafe extern "C" fn fill_super(sb: *mut b::super_block, fc: *mut b::fs_context)
             backing.size >> 20,
             backing.start_off
         );
+        info.dev_size.store(backing.size, Ordering::Relaxed);
+        // The sysfs directory is named after the device (mounted once at a
+        // time): /sys/fs/famfs/dax0.0/ or /sys/fs/famfs/pmem0/.
+        let counters: [*const u64; b::famfs_glue_stat_FAMFS_GLUE_NR_STATS as usize] = [
+            info.pte_faults.as_ptr(),
+            info.pmd_faults.as_ptr(),
+            info.dev_size.as_ptr(),
+            info.mapped_bytes.as_ptr(),
+            info.failed.as_ptr(),
+        ];
+        // SAFETY: `source` is a valid string; the counters live in the
+        // `FsInfo`, which destroys the sysfs object before it goes away.
+        let stats = unsafe { b::famfs_glue_stats_create(basename(source), counters.as_ptr()) };
+        info.stats = kernel::error::from_err_ptr(stats)?;
         info.backing = Some(backing);
 
         // SAFETY: We are initialising a new superblock.
@@ -269,7 +360,7 @@ unsafe extern "C" fn kill_sb(sb: *mut b::super_block) {
         let info = (*sb).s_fs_info.cast::<FsInfo>();
         (*sb).s_fs_info = ptr::null_mut();
         if !info.is_null() {
-            drop(KBox::from_raw(info));
+            FsInfo::free(info);
         }
     }
 }
@@ -285,14 +376,16 @@ unsafe extern "C" fn statfs(dentry: *mut b::dentry, buf: *mut kernel::bindings::
     unsafe {
         let info = FsInfo::from_sb((*dentry).d_sb);
         let size = info.backing.as_ref().map_or(0, |b| b.size);
+        let used = info.mapped_bytes.load(Ordering::Relaxed).min(size);
         // The kernel crate only knows `kstatfs` as an opaque type.
         let buf = &mut *buf.cast::<b::kstatfs>();
         buf.f_type = FAMFS_SUPER_MAGIC as isize;
         buf.f_bsize = PAGE_SIZE as isize;
         buf.f_frsize = PAGE_SIZE as isize;
+        // Capacity is the device; what mapped files use counts as used.
         buf.f_blocks = size / PAGE_SIZE;
-        buf.f_bfree = buf.f_blocks;
-        buf.f_bavail = buf.f_blocks;
+        buf.f_bfree = (size - used) / PAGE_SIZE;
+        buf.f_bavail = buf.f_bfree;
         buf.f_namelen = 255;
     }
     0
@@ -314,8 +407,20 @@ unsafe extern "C" fn show_options(m: *mut b::seq_file, root: *mut b::dentry) -> 
     0
 }
 
+/// The last path component of a NUL-terminated path.
+fn basename(path: *const kernel::ffi::c_char) -> *const kernel::ffi::c_char {
+    // SAFETY: Callers pass a valid NUL-terminated string.
+    let bytes = unsafe { CStr::from_char_ptr(path) }.to_bytes();
+    match bytes.iter().rposition(|&c| c == b'/') {
+        // SAFETY: `i + 1` is within the string (at most its NUL).
+        Some(i) => unsafe { path.add(i + 1) },
+        None => path,
+    }
+}
+
 static SUPER_OPS: b::super_operations = b::super_operations {
     statfs: Some(statfs),
+    evict_inode: Some(inode::evict_inode),
     drop_inode: Some(b::inode_just_drop),
     show_options: Some(show_options),
     ..pin_init::zeroed()
@@ -345,9 +450,15 @@ pub(crate) struct Registration(());
 
 impl Registration {
     pub(crate) fn new() -> Result<Self> {
+        // SAFETY: No preconditions; undone in `drop` (or below on failure).
+        to_result(unsafe { b::famfs_glue_sysfs_init() })?;
         // SAFETY: The type is a static that lives as long as the module and
         // is unregistered in `drop` before the module goes away.
-        to_result(unsafe { b::register_filesystem(FAMFS_FS_TYPE.0.get()) })?;
+        if let Err(e) = to_result(unsafe { b::register_filesystem(FAMFS_FS_TYPE.0.get()) }) {
+            // SAFETY: Initialised above.
+            unsafe { b::famfs_glue_sysfs_exit() };
+            return Err(e);
+        }
         Ok(Registration(()))
     }
 }
@@ -357,5 +468,8 @@ impl Drop for Registration {
         // SAFETY: Registered in `new`. Mounted file systems hold a module
         // reference, so none exists when the module is removed.
         unsafe { b::unregister_filesystem(FAMFS_FS_TYPE.0.get()) };
+        // SAFETY: Initialised in `new`; no mount (and so no per-mount sysfs
+        // directory) is left.
+        unsafe { b::famfs_glue_sysfs_exit() };
     }
 }

@@ -335,12 +335,39 @@ proptest! {
         }
     }
 
+    /// The reverse lookup finds exactly the file pages the model places in a
+    /// device range.
+    #[test]
+    fn reverse_lookup_agrees_with_model(map in arb_valid_map(), a in 0u64..128, l in 1u64..64) {
+        let pages = model_pages(&map);
+        let dev = Extent { offset: a * MIB2 + 4096, len: l * MIB2 / 3 };
+        let mut want: Vec<u64> = pages
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| **p + PAGE > dev.offset && **p < dev.offset + dev.len)
+            .map(|(i, _)| i as u64)
+            .collect();
+        let mut got = Vec::new();
+        map.file_ranges_in(&dev, |off, len| {
+            let mut p = off / PAGE;
+            while p * PAGE < off + len {
+                got.push(p);
+                p += 1;
+            }
+        });
+        got.sort();
+        got.dedup();
+        want.sort();
+        prop_assert_eq!(got, want);
+    }
+
     /// Nothing panics on arbitrary input.
     #[test]
     fn arbitrary_input_never_panics(map in arb_map(), pos in any::<u64>(), dev in any::<u64>()) {
         let _ = map.validate(&Limits { dev_size: dev, unaligned_last_len: true });
         let _ = map.resolve(pos);
         let _ = map.mapped_bytes();
+        map.file_ranges_in(&Extent { offset: pos, len: dev }, |_, _| {});
     }
 }
 

@@ -1,0 +1,357 @@
+//! famfs-maptool: drives the famfs map ioctls directly, so that the kernel's
+//! data path can be tested before (and independently of) the famfs CLI.
+//!
+//! Failures of the ioctl under test are reported as
+//! `famfs-maptool: <what>: <ERRNO NAME> (<message>)` with exit status 1, so
+//! that tests can check the exact errno.
+
+use std::fs::{File, OpenOptions};
+use std::io::Error;
+use std::os::unix::io::AsRawFd;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use famfs_abi::*;
+
+#[derive(Parser)]
+#[command(version, about = "Create and inspect famfs extent maps through the ioctls")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Kind {
+    Reg,
+    Superblock,
+    Log,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Give FILE an extent map.
+    Create {
+        file: String,
+        /// File size in bytes (suffixes K, M, G).
+        #[arg(long, value_parser = parse_size)]
+        size: u64,
+        /// A simple extent OFFSET:LEN (repeatable).
+        #[arg(long = "extent", value_parser = parse_extent)]
+        extents: Vec<(u64, u64)>,
+        /// An interleaved extent CHUNK:NBYTES:OFF:LEN[,OFF:LEN...] (repeatable).
+        #[arg(long = "interleave", value_parser = parse_ie)]
+        ies: Vec<(u64, u64, Vec<(u64, u64)>)>,
+        /// Use the v1 ioctl (FAMFSIOC_MAP_CREATE) instead of v2.
+        #[arg(long)]
+        v1: bool,
+        /// File type.
+        #[arg(long, value_enum, default_value = "reg")]
+        kind: Kind,
+        /// Raw file type number (overrides --kind; for bad-input tests).
+        #[arg(long)]
+        raw_type: Option<u32>,
+        /// Raw extent count (overrides the real one; for bad-input tests).
+        #[arg(long)]
+        raw_count: Option<u64>,
+        /// Device index of every extent (v2; must be 0).
+        #[arg(long, default_value_t = 0)]
+        devindex: u64,
+        /// Pass an invalid user pointer for the extent array (v2) or the
+        /// whole argument (v1).
+        #[arg(long)]
+        bad_pointer: bool,
+    },
+    /// Print FILE's map (v1 and v2 views).
+    Get {
+        file: String,
+        /// Use MAP_GET (v1) only.
+        #[arg(long)]
+        v1: bool,
+    },
+    /// Map FILE and touch every STEP bytes; print the number of pages touched.
+    Touch {
+        file: String,
+        /// Bytes between touches.
+        #[arg(long, default_value_t = 4096)]
+        step: usize,
+        /// Write (a byte) instead of read.
+        #[arg(long)]
+        write: bool,
+        /// Map at an address 4 KiB past a 2 MiB boundary (no PMD faults possible).
+        #[arg(long)]
+        misaligned: bool,
+        /// MAP_PRIVATE instead of MAP_SHARED.
+        #[arg(long)]
+        private: bool,
+    },
+    /// Issue FAMFSIOC_NOP on FILE.
+    Nop { file: String },
+}
+
+fn parse_size(s: &str) -> Result<u64, String> {
+    let (num, mult) = match s.chars().last() {
+        Some('K' | 'k') => (&s[..s.len() - 1], 1u64 << 10),
+        Some('M' | 'm') => (&s[..s.len() - 1], 1 << 20),
+        Some('G' | 'g') => (&s[..s.len() - 1], 1 << 30),
+        _ => (s, 1),
+    };
+    let v = if let Some(h) = num.strip_prefix("0x") {
+        u64::from_str_radix(h, 16)
+    } else {
+        num.parse::<u64>()
+    }
+    .map_err(|e| format!("bad size '{s}': {e}"))?;
+    v.checked_mul(mult).ok_or_else(|| format!("size '{s}' overflows"))
+}
+
+fn parse_extent(s: &str) -> Result<(u64, u64), String> {
+    let (o, l) = s.split_once(':').ok_or("expected OFFSET:LEN")?;
+    Ok((parse_size(o)?, parse_size(l)?))
+}
+
+fn parse_ie(s: &str) -> Result<(u64, u64, Vec<(u64, u64)>), String> {
+    let mut parts = s.splitn(3, ':');
+    let chunk = parse_size(parts.next().ok_or("expected CHUNK")?)?;
+    let nbytes = parse_size(parts.next().ok_or("expected NBYTES")?)?;
+    let strips = parts
+        .next()
+        .ok_or("expected strips")?
+        .split(',')
+        .map(parse_extent)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((chunk, nbytes, strips))
+}
+
+/// The errno of the last call, as "ENAME (message)".
+fn errno_text(e: &Error) -> String {
+    let code = e.raw_os_error().unwrap_or(0);
+    let name = match code {
+        libc::EPERM => "EPERM",
+        libc::ENOENT => "ENOENT",
+        libc::EIO => "EIO",
+        libc::ENXIO => "ENXIO",
+        libc::E2BIG => "E2BIG",
+        libc::EBADF => "EBADF",
+        libc::EACCES => "EACCES",
+        libc::EFAULT => "EFAULT",
+        libc::EBUSY => "EBUSY",
+        libc::EEXIST => "EEXIST",
+        libc::EINVAL => "EINVAL",
+        libc::ENOTTY => "ENOTTY",
+        libc::ENOSPC => "ENOSPC",
+        libc::EROFS => "EROFS",
+        libc::ENODATA => "ENODATA",
+        libc::EOPNOTSUPP => "EOPNOTSUPP",
+        _ => "E?",
+    };
+    format!("{name} ({e})")
+}
+
+/// The failure of the operation under test: printed with its errno name.
+struct OpError(String);
+
+fn ioctl<T>(f: &File, cmd: u32, arg: *const T, what: &str) -> Result<(), OpError> {
+    // SAFETY: `arg` points to a structure of the size `cmd` encodes (or is
+    // deliberately invalid, which the kernel must reject with EFAULT).
+    let r = unsafe { libc::ioctl(f.as_raw_fd(), cmd as libc::c_ulong, arg) };
+    if r < 0 {
+        return Err(OpError(format!("{what}: {}", errno_text(&Error::last_os_error()))));
+    }
+    Ok(())
+}
+
+const BAD_PTR: usize = 0x10;
+
+#[allow(clippy::too_many_arguments)]
+fn create(
+    file: &str,
+    size: u64,
+    extents: &[(u64, u64)],
+    ies: &[(u64, u64, Vec<(u64, u64)>)],
+    v1: bool,
+    ftype: u32,
+    raw_count: Option<u64>,
+    devindex: u64,
+    bad_pointer: bool,
+) -> Result<Result<(), OpError>> {
+    let f = OpenOptions::new().read(true).open(file).with_context(|| format!("open {file}"))?;
+    if v1 {
+        if !ies.is_empty() {
+            bail!("--v1 takes simple extents only");
+        }
+        let mut m = FamfsIocMap {
+            extent_type: SIMPLE_DAX_EXTENT,
+            file_type: ftype,
+            file_size: size,
+            ext_list_count: raw_count.unwrap_or(extents.len() as u64),
+            ..Default::default()
+        };
+        for (d, (o, l)) in m.ext_list.iter_mut().zip(extents) {
+            *d = FamfsExtent { offset: *o, len: *l };
+        }
+        let arg: *const FamfsIocMap = if bad_pointer { BAD_PTR as *const _ } else { &m };
+        return Ok(ioctl(&f, FAMFSIOC_MAP_CREATE, arg, "MAP_CREATE"));
+    }
+    let simple: Vec<FamfsIocSimpleExtent> =
+        extents.iter().map(|(o, l)| FamfsIocSimpleExtent { devindex, offset: *o, len: *l }).collect();
+    let strips: Vec<Vec<FamfsIocSimpleExtent>> = ies
+        .iter()
+        .map(|(_, _, s)| s.iter().map(|(o, l)| FamfsIocSimpleExtent { devindex, offset: *o, len: *l }).collect())
+        .collect();
+    let iev: Vec<FamfsIocInterleavedExt> = ies
+        .iter()
+        .zip(&strips)
+        .map(|((chunk, nbytes, _), s)| FamfsIocInterleavedExt {
+            ie_nstrips: s.len() as u64,
+            ie_chunk_size: *chunk,
+            ie_nbytes: *nbytes,
+            ie_strips: if bad_pointer { BAD_PTR as *const _ } else { s.as_ptr() },
+        })
+        .collect();
+    let (ext_type, count, ptr): (u32, usize, *const core::ffi::c_void) = if ies.is_empty() {
+        (FAMFS_IOC_EXT_SIMPLE, simple.len(), simple.as_ptr().cast())
+    } else {
+        (FAMFS_IOC_EXT_INTERLEAVE, iev.len(), iev.as_ptr().cast())
+    };
+    let fmap = FamfsIocFmap {
+        fioc_file_size: size,
+        fioc_file_type: ftype,
+        fioc_ext_type: ext_type,
+        fioc_count: raw_count.map_or(count as u32, |c| c as u32),
+        _pad: 0,
+        fioc_ptr: if bad_pointer && ies.is_empty() { BAD_PTR as *const _ } else { ptr },
+    };
+    Ok(ioctl(&f, FAMFSIOC_MAP_CREATE_V2, &fmap, "MAP_CREATE_V2"))
+}
+
+fn get(file: &str, v1_only: bool) -> Result<Result<(), OpError>> {
+    let f = File::open(file).with_context(|| format!("open {file}"))?;
+    let mut m = FamfsIocMap::default();
+    match ioctl(&f, FAMFSIOC_MAP_GET, &mut m, "MAP_GET") {
+        Ok(()) => {
+            println!("v1 type={} size={} count={}", m.file_type, m.file_size, m.ext_list_count);
+            for e in m.ext_list.iter().take(m.ext_list_count as usize) {
+                println!("v1 extent {:#x}:{:#x}", e.offset, e.len);
+            }
+        }
+        Err(e) if v1_only => return Ok(Err(e)),
+        Err(e) => println!("v1 {}", e.0),
+    }
+    if v1_only {
+        return Ok(Ok(()));
+    }
+    let mut g = FamfsIocGetFmap {
+        iocmap: FamfsIocFmap {
+            fioc_file_size: 0,
+            fioc_file_type: 0,
+            fioc_ext_type: 0,
+            fioc_count: 0,
+            _pad: 0,
+            fioc_ptr: core::ptr::null(),
+        },
+        body: [0; 52],
+    };
+    if let Err(e) = ioctl(&f, FAMFSIOC_MAP_GET_V2, &mut g, "MAP_GET_V2") {
+        return Ok(Err(e));
+    }
+    let h = &g.iocmap;
+    println!("v2 type={} size={} ext_type={} count={}", h.fioc_file_type, h.fioc_file_size, h.fioc_ext_type, h.fioc_count);
+    if h.fioc_ext_type == FAMFS_IOC_EXT_SIMPLE {
+        for i in 0..h.fioc_count as usize {
+            println!("v2 extent {:#x}:{:#x}", g.body[3 * i + 1], g.body[3 * i + 2]);
+        }
+    } else {
+        println!("v2 interleave nstrips={} chunk={:#x} nbytes={:#x}", g.body[0], g.body[1], g.body[2]);
+        for i in 0..g.body[0] as usize {
+            println!("v2 strip {:#x}:{:#x}", g.body[4 + 3 * i + 1], g.body[4 + 3 * i + 2]);
+        }
+    }
+    Ok(Ok(()))
+}
+
+fn touch(file: &str, step: usize, write: bool, misaligned: bool, private: bool) -> Result<Result<(), OpError>> {
+    let f = OpenOptions::new().read(true).write(write && !private).open(file).with_context(|| format!("open {file}"))?;
+    let len = f.metadata()?.len() as usize;
+    if len == 0 {
+        bail!("{file} is empty");
+    }
+    let prot = libc::PROT_READ | if write { libc::PROT_WRITE } else { 0 };
+    let flags = if private { libc::MAP_PRIVATE } else { libc::MAP_SHARED };
+    let hint = if misaligned {
+        // Reserve a window, then ask for an address 4 KiB past a 2 MiB boundary.
+        // SAFETY: An anonymous reservation, unmapped right away.
+        let r = unsafe { libc::mmap(core::ptr::null_mut(), len + (4 << 20), libc::PROT_NONE, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1, 0) };
+        if r == libc::MAP_FAILED {
+            bail!("reserve: {}", Error::last_os_error());
+        }
+        // SAFETY: Unmapping our own reservation.
+        unsafe { libc::munmap(r, len + (4 << 20)) };
+        (((r as usize) + (2 << 20) - 1) & !((2 << 20) - 1)) + 4096
+    } else {
+        0
+    };
+    let fixed = if misaligned { libc::MAP_FIXED_NOREPLACE } else { 0 };
+    // SAFETY: Mapping an open file; the mapping is only used below.
+    let p = unsafe { libc::mmap(hint as *mut _, len, prot, flags | fixed, f.as_raw_fd(), 0) };
+    if p == libc::MAP_FAILED {
+        return Ok(Err(OpError(format!("mmap: {}", errno_text(&Error::last_os_error())))));
+    }
+    let base = p.cast::<u8>();
+    let mut n = 0usize;
+    let mut sum = 0u64;
+    let mut off = 0;
+    while off < len {
+        // SAFETY: `off < len` lies inside the mapping.
+        unsafe {
+            let a = base.add(off);
+            if write {
+                core::ptr::write_volatile(a, (off / step) as u8);
+            } else {
+                sum = sum.wrapping_add(u64::from(core::ptr::read_volatile(a)));
+            }
+        }
+        n += 1;
+        off += step;
+    }
+    // SAFETY: Unmapping the mapping made above.
+    unsafe { libc::munmap(p, len) };
+    println!("touched {n} at {:#x} (sum {sum})", base as usize);
+    Ok(Ok(()))
+}
+
+fn run(cli: Cli) -> Result<Result<(), OpError>> {
+    match cli.cmd {
+        Cmd::Create { file, size, extents, ies, v1, kind, raw_type, raw_count, devindex, bad_pointer } => {
+            let ftype = raw_type.unwrap_or(match kind {
+                Kind::Reg => FAMFS_REG,
+                Kind::Superblock => FAMFS_SUPERBLOCK,
+                Kind::Log => FAMFS_LOG,
+            });
+            if extents.is_empty() && ies.is_empty() && raw_count.is_none() {
+                bail!("give --extent or --interleave");
+            }
+            create(&file, size, &extents, &ies, v1, ftype, raw_count, devindex, bad_pointer)
+        }
+        Cmd::Get { file, v1 } => get(&file, v1),
+        Cmd::Touch { file, step, write, misaligned, private } => touch(&file, step, write, misaligned, private),
+        Cmd::Nop { file } => {
+            let f = File::open(&file).with_context(|| format!("open {file}"))?;
+            Ok(ioctl(&f, FAMFSIOC_NOP, core::ptr::null::<u8>(), "NOP"))
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(OpError(msg))) => {
+            eprintln!("famfs-maptool: {msg}");
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            eprintln!("famfs-maptool: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
