@@ -96,6 +96,13 @@ impl Backing {
                 let ret = unsafe { b::famfs_glue_open_dax_chrdev(source, &mut dax_dev) };
                 if ret == ENODEV.to_errno() {
                     return Err(report(c"character device is not a dax device", ENODEV));
+                } else if ret == ENXIO.to_errno() {
+                    // An unbound dax device has no character device behind
+                    // its node any more.
+                    return Err(report(
+                        c"character device has no driver (an unbound dax device? bind it to fsdev_dax)",
+                        ENXIO,
+                    ));
                 } else if ret < 0 {
                     return Err(report(
                         c"cannot open the dax device",
@@ -237,7 +244,11 @@ unsafe extern "C" fn notify_failure(
         offset,
         len,
         mf_flags,
-        if first { ": the mount stops serving data" } else { "" }
+        if first {
+            ": the mount stops serving data"
+        } else {
+            ""
+        }
     );
     let start_off = info.backing.as_ref().map_or(0, |b| b.start_off);
     let failed = Extent {
@@ -284,7 +295,7 @@ unsafe extern "C" fn notify_failure(
             }
             b::unmap_mapping_range(mapping, 0, 0, 1);
             if mf_flags & MF_MEM_PRE_REMOVE != 0 {
-                let _ = b::invalidate_inode_pages2_range(mapping, 0, usize::MAX);
+                b::famfs_glue_drop_dax_layout(inode);
             }
             b::iput(inode);
         }

@@ -469,3 +469,18 @@ void famfs_glue_stats_destroy(struct famfs_glue_stats *st)
 	kobject_del(&st->kobj);
 	kobject_put(&st->kobj);
 }
+
+/*
+ * Before the device goes away (MF_MEM_PRE_REMOVE): wait until no page of the
+ * file is in use any more (its mappings were torn down), then delete every
+ * DAX entry of the file, so that nothing refers to the device's pages once
+ * they are gone. Faults are held off by the invalidate lock meanwhile.
+ */
+void famfs_glue_drop_dax_layout(struct inode *inode)
+{
+	struct address_space *mapping = inode->i_mapping;
+
+	filemap_invalidate_lock(mapping);
+	dax_break_layout_final(inode);
+	filemap_invalidate_unlock(mapping);
+}

@@ -93,6 +93,7 @@ loff_t famfs_glue_i_size_read(const struct inode *inode);
 void famfs_glue_i_size_write(struct inode *inode, loff_t size);
 void famfs_glue_set_dax(struct inode *inode);
 void famfs_glue_evict(struct inode *inode);
+void famfs_glue_drop_dax_layout(struct inode *inode);
 
 size_t famfs_glue_iov_iter_count(const struct iov_iter *iter);
 void famfs_glue_iov_iter_truncate(struct iov_iter *iter, u64 count);

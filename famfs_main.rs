@@ -19,8 +19,8 @@ mod file;
 pub mod fmap;
 mod fmap_kunit;
 mod inode;
-mod iomap;
 mod ioctl;
+mod iomap;
 mod mount;
 
 module! {

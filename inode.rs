@@ -256,7 +256,11 @@ pub(crate) fn map_refused(inode: *mut b::inode, e: FmapError) -> Error {
 /// # Safety
 ///
 /// `inode` must be a live famfs regular file inode.
-pub(crate) unsafe fn install_map(inode: *mut b::inode, fmap: Fmap, unaligned_last_len: bool) -> Result {
+pub(crate) unsafe fn install_map(
+    inode: *mut b::inode,
+    fmap: Fmap,
+    unaligned_last_len: bool,
+) -> Result {
     // SAFETY: `inode` is live, so is its superblock.
     let info = unsafe { FsInfo::from_sb((*inode).i_sb) };
     let dev_size = info.dev_size.load(Ordering::Relaxed);
@@ -290,7 +294,10 @@ unsafe fn install_locked(inode: *mut b::inode, info: &FsInfo, new_meta: KBox<Fil
     let ino = unsafe { (*inode).i_ino };
     // SAFETY: As above.
     if unsafe { meta(inode) }.is_some() {
-        pr_err!("map refused for inode {}: the file already has a map\n", ino);
+        pr_err!(
+            "map refused for inode {}: the file already has a map\n",
+            ino
+        );
         return Err(EEXIST);
     }
     // SAFETY: As above.

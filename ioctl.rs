@@ -161,10 +161,7 @@ fn decode_v1(m: &IocMap) -> Result<(Fmap, bool), FmapError> {
 }
 
 /// Reads `n` records of `T` from the user array at `ptr`.
-fn read_array<T: FromBytes + Copy + Default, const N: usize>(
-    ptr: u64,
-    n: usize,
-) -> Result<[T; N]> {
+fn read_array<T: FromBytes + Copy + Default, const N: usize>(ptr: u64, n: usize) -> Result<[T; N]> {
     let mut out = [T::default(); N];
     let len = n.checked_mul(size_of::<T>()).ok_or(EINVAL)?;
     let mut reader = UserSlice::new(UserPtr::from_addr(ptr as usize), len).reader();
@@ -219,8 +216,7 @@ fn read_v2(arg: c_ulong) -> Result<core::result::Result<(Fmap, bool), FmapError>
                     s if s > MAX_STRIPS as u64 => return Ok(Err(FmapError::TooManyStrips)),
                     s => s as usize,
                 };
-                let strips_raw: [IocSimpleExtent; MAX_STRIPS] =
-                    read_array(src.ie_strips, nstrips)?;
+                let strips_raw: [IocSimpleExtent; MAX_STRIPS] = read_array(src.ie_strips, nstrips)?;
                 let mut strips = [Extent::default(); MAX_STRIPS];
                 for (d, s) in strips.iter_mut().zip(strips_raw.iter()).take(nstrips) {
                     if s.devindex != 0 {
@@ -267,7 +263,6 @@ unsafe fn map_create(
     // SAFETY: As above.
     unsafe { inode::install_map(inode, fmap, unaligned_last_len) }
 }
-
 
 /// Fills the v1 view of a map.
 fn encode_v1(fmap: &Fmap, size: u64) -> Result<IocMap> {
@@ -408,15 +403,24 @@ mod tests {
     #[test]
     fn rust_numbers_match_c_header() {
         let pairs = [
-            (FAMFSIOC_MAP_CREATE, b::famfs_glue_ioctl_FAMFS_GLUE_IOC_MAP_CREATE),
+            (
+                FAMFSIOC_MAP_CREATE,
+                b::famfs_glue_ioctl_FAMFS_GLUE_IOC_MAP_CREATE,
+            ),
             (FAMFSIOC_MAP_GET, b::famfs_glue_ioctl_FAMFS_GLUE_IOC_MAP_GET),
-            (FAMFSIOC_MAP_GETEXT, b::famfs_glue_ioctl_FAMFS_GLUE_IOC_MAP_GETEXT),
+            (
+                FAMFSIOC_MAP_GETEXT,
+                b::famfs_glue_ioctl_FAMFS_GLUE_IOC_MAP_GETEXT,
+            ),
             (FAMFSIOC_NOP, b::famfs_glue_ioctl_FAMFS_GLUE_IOC_NOP),
             (
                 FAMFSIOC_MAP_CREATE_V2,
                 b::famfs_glue_ioctl_FAMFS_GLUE_IOC_MAP_CREATE_V2,
             ),
-            (FAMFSIOC_MAP_GET_V2, b::famfs_glue_ioctl_FAMFS_GLUE_IOC_MAP_GET_V2),
+            (
+                FAMFSIOC_MAP_GET_V2,
+                b::famfs_glue_ioctl_FAMFS_GLUE_IOC_MAP_GET_V2,
+            ),
         ];
         for (rust, which) in pairs {
             // SAFETY: Pure function returning a constant.

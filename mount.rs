@@ -16,10 +16,10 @@ use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use kernel::error::{from_result, to_result};
 use kernel::ffi::{c_int, c_uint};
+use kernel::new_mutex;
 use kernel::prelude::*;
 use kernel::str::as_char_ptr_in_const_context;
 use kernel::sync::Mutex;
-use kernel::new_mutex;
 
 use crate::bindings as b;
 use crate::dax::Backing;
