@@ -63,4 +63,4 @@ demo:
 	tests/demo
 
 bench:
-	@echo "make bench: no benchmarks yet (they come with the data path)"; exit 1
+	tests/bench/run

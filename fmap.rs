@@ -294,7 +294,9 @@ impl Fmap {
 
     /// Calls `f(file_offset, len)` for every part of the file stored in the
     /// device range `dev` (the reverse of [`Fmap::resolve`]), in no
-    /// particular order. Used to find what a memory failure hit.
+    /// particular order. Used to find what a memory failure hit. The work is
+    /// proportional to the number of chunks the range touches, so call it on
+    /// validated maps only (whose ranges lie inside the device).
     pub fn file_ranges_in(&self, dev: &Extent, mut f: impl FnMut(u64, u64)) {
         let dev_end = dev.offset.saturating_add(dev.len);
         let mut base: u64 = 0;

@@ -173,7 +173,7 @@ fn read_array<T: FromBytes + Copy + Default, const N: usize>(ptr: u64, n: usize)
 
 /// Copies in and decodes a v2 map (extent arrays come by user pointer).
 fn read_v2(arg: c_ulong) -> Result<core::result::Result<(Fmap, bool), FmapError>> {
-    let hdr: IocFmap = UserSlice::new(UserPtr::from_addr(arg as usize), size_of::<IocFmap>())
+    let hdr: IocFmap = UserSlice::new(UserPtr::from_addr(arg), size_of::<IocFmap>())
         .reader()
         .read()?;
     let Some(file_type) = FileType::from_raw(hdr.fioc_file_type) else {
@@ -352,7 +352,7 @@ pub(crate) unsafe extern "C" fn famfs_ioctl(
 unsafe fn ioctl(file: *mut b::file, cmd: c_uint, arg: c_ulong) -> Result {
     // SAFETY: An open file has a live inode.
     let inode = unsafe { (*file).f_inode };
-    let user = |len: usize| UserSlice::new(UserPtr::from_addr(arg as usize), len);
+    let user = |len: usize| UserSlice::new(UserPtr::from_addr(arg), len);
     match cmd {
         FAMFSIOC_NOP => Ok(()),
         FAMFSIOC_MAP_CREATE => {

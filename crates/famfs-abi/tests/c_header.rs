@@ -24,7 +24,10 @@ fn c_values() -> std::collections::HashMap<String, u64> {
             if it.name.is_null() {
                 break;
             }
-            m.insert(CStr::from_ptr(it.name).to_string_lossy().into_owned(), it.value);
+            m.insert(
+                CStr::from_ptr(it.name).to_string_lossy().into_owned(),
+                it.value,
+            );
         }
     }
     m
@@ -37,7 +40,10 @@ fn rust_abi_matches_c_header() {
         ("FAMFS_KABI_VERSION", FAMFS_KABI_VERSION as u64),
         ("FAMFS_MAX_EXTENTS", FAMFS_MAX_EXTENTS as u64),
         ("FAMFS_MAX_STRIPS", FAMFS_MAX_STRIPS as u64),
-        ("FAMFS_IOC_MAX_INTERLEAVED_EXTENTS", FAMFS_IOC_MAX_INTERLEAVED_EXTENTS as u64),
+        (
+            "FAMFS_IOC_MAX_INTERLEAVED_EXTENTS",
+            FAMFS_IOC_MAX_INTERLEAVED_EXTENTS as u64,
+        ),
         ("FAMFSIOC_MAP_CREATE", FAMFSIOC_MAP_CREATE as u64),
         ("FAMFSIOC_MAP_GET", FAMFSIOC_MAP_GET as u64),
         ("FAMFSIOC_MAP_GETEXT", FAMFSIOC_MAP_GETEXT as u64),
@@ -46,24 +52,75 @@ fn rust_abi_matches_c_header() {
         ("FAMFSIOC_MAP_GET_V2", FAMFSIOC_MAP_GET_V2 as u64),
         ("sizeof famfs_extent", size_of::<FamfsExtent>() as u64),
         ("sizeof famfs_ioc_map", size_of::<FamfsIocMap>() as u64),
-        ("offsetof famfs_ioc_map.file_type", offset_of!(FamfsIocMap, file_type) as u64),
-        ("offsetof famfs_ioc_map.file_size", offset_of!(FamfsIocMap, file_size) as u64),
-        ("offsetof famfs_ioc_map.ext_list_count", offset_of!(FamfsIocMap, ext_list_count) as u64),
-        ("offsetof famfs_ioc_map.ext_list", offset_of!(FamfsIocMap, ext_list) as u64),
-        ("sizeof famfs_ioc_simple_extent", size_of::<FamfsIocSimpleExtent>() as u64),
-        ("sizeof famfs_ioc_interleaved_ext", size_of::<FamfsIocInterleavedExt>() as u64),
-        ("offsetof famfs_ioc_interleaved_ext.ie_strips", offset_of!(FamfsIocInterleavedExt, ie_strips) as u64),
+        (
+            "offsetof famfs_ioc_map.file_type",
+            offset_of!(FamfsIocMap, file_type) as u64,
+        ),
+        (
+            "offsetof famfs_ioc_map.file_size",
+            offset_of!(FamfsIocMap, file_size) as u64,
+        ),
+        (
+            "offsetof famfs_ioc_map.ext_list_count",
+            offset_of!(FamfsIocMap, ext_list_count) as u64,
+        ),
+        (
+            "offsetof famfs_ioc_map.ext_list",
+            offset_of!(FamfsIocMap, ext_list) as u64,
+        ),
+        (
+            "sizeof famfs_ioc_simple_extent",
+            size_of::<FamfsIocSimpleExtent>() as u64,
+        ),
+        (
+            "sizeof famfs_ioc_interleaved_ext",
+            size_of::<FamfsIocInterleavedExt>() as u64,
+        ),
+        (
+            "offsetof famfs_ioc_interleaved_ext.ie_strips",
+            offset_of!(FamfsIocInterleavedExt, ie_strips) as u64,
+        ),
         ("sizeof famfs_ioc_fmap", size_of::<FamfsIocFmap>() as u64),
-        ("offsetof famfs_ioc_fmap.fioc_file_type", offset_of!(FamfsIocFmap, fioc_file_type) as u64),
-        ("offsetof famfs_ioc_fmap.fioc_ext_type", offset_of!(FamfsIocFmap, fioc_ext_type) as u64),
-        ("offsetof famfs_ioc_fmap.fioc_nextents", offset_of!(FamfsIocFmap, fioc_count) as u64),
-        ("offsetof famfs_ioc_fmap.kse", offset_of!(FamfsIocFmap, fioc_ptr) as u64),
-        ("offsetof famfs_ioc_fmap.fioc_niext", offset_of!(FamfsIocFmap, fioc_count) as u64),
-        ("offsetof famfs_ioc_fmap.kie", offset_of!(FamfsIocFmap, fioc_ptr) as u64),
-        ("sizeof famfs_ioc_get_fmap", size_of::<FamfsIocGetFmap>() as u64),
-        ("offsetof famfs_ioc_get_fmap.ikse", offset_of!(FamfsIocGetFmap, body) as u64),
-        ("offsetof famfs_ioc_get_fmap.ks.ikie", offset_of!(FamfsIocGetFmap, body) as u64),
-        ("offsetof famfs_ioc_get_fmap.ks.kie_strips", offset_of!(FamfsIocGetFmap, body) as u64 + 32),
+        (
+            "offsetof famfs_ioc_fmap.fioc_file_type",
+            offset_of!(FamfsIocFmap, fioc_file_type) as u64,
+        ),
+        (
+            "offsetof famfs_ioc_fmap.fioc_ext_type",
+            offset_of!(FamfsIocFmap, fioc_ext_type) as u64,
+        ),
+        (
+            "offsetof famfs_ioc_fmap.fioc_nextents",
+            offset_of!(FamfsIocFmap, fioc_count) as u64,
+        ),
+        (
+            "offsetof famfs_ioc_fmap.kse",
+            offset_of!(FamfsIocFmap, fioc_ptr) as u64,
+        ),
+        (
+            "offsetof famfs_ioc_fmap.fioc_niext",
+            offset_of!(FamfsIocFmap, fioc_count) as u64,
+        ),
+        (
+            "offsetof famfs_ioc_fmap.kie",
+            offset_of!(FamfsIocFmap, fioc_ptr) as u64,
+        ),
+        (
+            "sizeof famfs_ioc_get_fmap",
+            size_of::<FamfsIocGetFmap>() as u64,
+        ),
+        (
+            "offsetof famfs_ioc_get_fmap.ikse",
+            offset_of!(FamfsIocGetFmap, body) as u64,
+        ),
+        (
+            "offsetof famfs_ioc_get_fmap.ks.ikie",
+            offset_of!(FamfsIocGetFmap, body) as u64,
+        ),
+        (
+            "offsetof famfs_ioc_get_fmap.ks.kie_strips",
+            offset_of!(FamfsIocGetFmap, body) as u64 + 32,
+        ),
     ];
     assert_eq!(c.len(), rust.len(), "every C item is compared");
     for (name, value) in rust {

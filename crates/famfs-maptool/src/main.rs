@@ -14,8 +14,14 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use famfs_abi::*;
 
+/// An interleaved extent from the command line: chunk size, bytes, strips.
+type IeSpec = (u64, u64, Vec<(u64, u64)>);
+
 #[derive(Parser)]
-#[command(version, about = "Create and inspect famfs extent maps through the ioctls")]
+#[command(
+    version,
+    about = "Create and inspect famfs extent maps through the ioctls"
+)]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -41,7 +47,7 @@ enum Cmd {
         extents: Vec<(u64, u64)>,
         /// An interleaved extent CHUNK:NBYTES:OFF:LEN[,OFF:LEN...] (repeatable).
         #[arg(long = "interleave", value_parser = parse_ie)]
-        ies: Vec<(u64, u64, Vec<(u64, u64)>)>,
+        ies: Vec<IeSpec>,
         /// Use the v1 ioctl (FAMFSIOC_MAP_CREATE) instead of v2.
         #[arg(long)]
         v1: bool,
@@ -102,7 +108,8 @@ fn parse_size(s: &str) -> Result<u64, String> {
         num.parse::<u64>()
     }
     .map_err(|e| format!("bad size '{s}': {e}"))?;
-    v.checked_mul(mult).ok_or_else(|| format!("size '{s}' overflows"))
+    v.checked_mul(mult)
+        .ok_or_else(|| format!("size '{s}' overflows"))
 }
 
 fn parse_extent(s: &str) -> Result<(u64, u64), String> {
@@ -110,7 +117,7 @@ fn parse_extent(s: &str) -> Result<(u64, u64), String> {
     Ok((parse_size(o)?, parse_size(l)?))
 }
 
-fn parse_ie(s: &str) -> Result<(u64, u64, Vec<(u64, u64)>), String> {
+fn parse_ie(s: &str) -> Result<IeSpec, String> {
     let mut parts = s.splitn(3, ':');
     let chunk = parse_size(parts.next().ok_or("expected CHUNK")?)?;
     let nbytes = parse_size(parts.next().ok_or("expected NBYTES")?)?;
@@ -151,12 +158,15 @@ fn errno_text(e: &Error) -> String {
 /// The failure of the operation under test: printed with its errno name.
 struct OpError(String);
 
-fn ioctl<T>(f: &File, cmd: u32, arg: *const T, what: &str) -> Result<(), OpError> {
+fn ioctl<T>(f: &File, cmd: u32, arg: *mut T, what: &str) -> Result<(), OpError> {
     // SAFETY: `arg` points to a structure of the size `cmd` encodes (or is
     // deliberately invalid, which the kernel must reject with EFAULT).
     let r = unsafe { libc::ioctl(f.as_raw_fd(), cmd as libc::c_ulong, arg) };
     if r < 0 {
-        return Err(OpError(format!("{what}: {}", errno_text(&Error::last_os_error()))));
+        return Err(OpError(format!(
+            "{what}: {}",
+            errno_text(&Error::last_os_error())
+        )));
     }
     Ok(())
 }
@@ -168,14 +178,17 @@ fn create(
     file: &str,
     size: u64,
     extents: &[(u64, u64)],
-    ies: &[(u64, u64, Vec<(u64, u64)>)],
+    ies: &[IeSpec],
     v1: bool,
     ftype: u32,
     raw_count: Option<u64>,
     devindex: u64,
     bad_pointer: bool,
 ) -> Result<Result<(), OpError>> {
-    let f = OpenOptions::new().read(true).open(file).with_context(|| format!("open {file}"))?;
+    let f = OpenOptions::new()
+        .read(true)
+        .open(file)
+        .with_context(|| format!("open {file}"))?;
     if v1 {
         if !ies.is_empty() {
             bail!("--v1 takes simple extents only");
@@ -188,16 +201,33 @@ fn create(
             ..Default::default()
         };
         for (d, (o, l)) in m.ext_list.iter_mut().zip(extents) {
-            *d = FamfsExtent { offset: *o, len: *l };
+            *d = FamfsExtent {
+                offset: *o,
+                len: *l,
+            };
         }
         let arg: *const FamfsIocMap = if bad_pointer { BAD_PTR as *const _ } else { &m };
-        return Ok(ioctl(&f, FAMFSIOC_MAP_CREATE, arg, "MAP_CREATE"));
+        return Ok(ioctl(&f, FAMFSIOC_MAP_CREATE, arg.cast_mut(), "MAP_CREATE"));
     }
-    let simple: Vec<FamfsIocSimpleExtent> =
-        extents.iter().map(|(o, l)| FamfsIocSimpleExtent { devindex, offset: *o, len: *l }).collect();
+    let simple: Vec<FamfsIocSimpleExtent> = extents
+        .iter()
+        .map(|(o, l)| FamfsIocSimpleExtent {
+            devindex,
+            offset: *o,
+            len: *l,
+        })
+        .collect();
     let strips: Vec<Vec<FamfsIocSimpleExtent>> = ies
         .iter()
-        .map(|(_, _, s)| s.iter().map(|(o, l)| FamfsIocSimpleExtent { devindex, offset: *o, len: *l }).collect())
+        .map(|(_, _, s)| {
+            s.iter()
+                .map(|(o, l)| FamfsIocSimpleExtent {
+                    devindex,
+                    offset: *o,
+                    len: *l,
+                })
+                .collect()
+        })
         .collect();
     let iev: Vec<FamfsIocInterleavedExt> = ies
         .iter()
@@ -206,7 +236,11 @@ fn create(
             ie_nstrips: s.len() as u64,
             ie_chunk_size: *chunk,
             ie_nbytes: *nbytes,
-            ie_strips: if bad_pointer { BAD_PTR as *const _ } else { s.as_ptr() },
+            ie_strips: if bad_pointer {
+                BAD_PTR as *const _
+            } else {
+                s.as_ptr()
+            },
         })
         .collect();
     let (ext_type, count, ptr): (u32, usize, *const core::ffi::c_void) = if ies.is_empty() {
@@ -220,17 +254,29 @@ fn create(
         fioc_ext_type: ext_type,
         fioc_count: raw_count.map_or(count as u32, |c| c as u32),
         _pad: 0,
-        fioc_ptr: if bad_pointer && ies.is_empty() { BAD_PTR as *const _ } else { ptr },
+        fioc_ptr: if bad_pointer && ies.is_empty() {
+            BAD_PTR as *const _
+        } else {
+            ptr
+        },
     };
-    Ok(ioctl(&f, FAMFSIOC_MAP_CREATE_V2, &fmap, "MAP_CREATE_V2"))
+    Ok(ioctl(
+        &f,
+        FAMFSIOC_MAP_CREATE_V2,
+        (&raw const fmap).cast_mut(),
+        "MAP_CREATE_V2",
+    ))
 }
 
 fn get(file: &str, v1_only: bool) -> Result<Result<(), OpError>> {
     let f = File::open(file).with_context(|| format!("open {file}"))?;
     let mut m = FamfsIocMap::default();
-    match ioctl(&f, FAMFSIOC_MAP_GET, &mut m, "MAP_GET") {
+    match ioctl(&f, FAMFSIOC_MAP_GET, &raw mut m, "MAP_GET") {
         Ok(()) => {
-            println!("v1 type={} size={} count={}", m.file_type, m.file_size, m.ext_list_count);
+            println!(
+                "v1 type={} size={} count={}",
+                m.file_type, m.file_size, m.ext_list_count
+            );
             for e in m.ext_list.iter().take(m.ext_list_count as usize) {
                 println!("v1 extent {:#x}:{:#x}", e.offset, e.len);
             }
@@ -252,36 +298,73 @@ fn get(file: &str, v1_only: bool) -> Result<Result<(), OpError>> {
         },
         body: [0; 52],
     };
-    if let Err(e) = ioctl(&f, FAMFSIOC_MAP_GET_V2, &mut g, "MAP_GET_V2") {
+    if let Err(e) = ioctl(&f, FAMFSIOC_MAP_GET_V2, &raw mut g, "MAP_GET_V2") {
         return Ok(Err(e));
     }
     let h = &g.iocmap;
-    println!("v2 type={} size={} ext_type={} count={}", h.fioc_file_type, h.fioc_file_size, h.fioc_ext_type, h.fioc_count);
+    println!(
+        "v2 type={} size={} ext_type={} count={}",
+        h.fioc_file_type, h.fioc_file_size, h.fioc_ext_type, h.fioc_count
+    );
     if h.fioc_ext_type == FAMFS_IOC_EXT_SIMPLE {
         for i in 0..h.fioc_count as usize {
-            println!("v2 extent {:#x}:{:#x}", g.body[3 * i + 1], g.body[3 * i + 2]);
+            println!(
+                "v2 extent {:#x}:{:#x}",
+                g.body[3 * i + 1],
+                g.body[3 * i + 2]
+            );
         }
     } else {
-        println!("v2 interleave nstrips={} chunk={:#x} nbytes={:#x}", g.body[0], g.body[1], g.body[2]);
+        println!(
+            "v2 interleave nstrips={} chunk={:#x} nbytes={:#x}",
+            g.body[0], g.body[1], g.body[2]
+        );
         for i in 0..g.body[0] as usize {
-            println!("v2 strip {:#x}:{:#x}", g.body[4 + 3 * i + 1], g.body[4 + 3 * i + 2]);
+            println!(
+                "v2 strip {:#x}:{:#x}",
+                g.body[4 + 3 * i + 1],
+                g.body[4 + 3 * i + 2]
+            );
         }
     }
     Ok(Ok(()))
 }
 
-fn touch(file: &str, step: usize, write: bool, misaligned: bool, private: bool) -> Result<Result<(), OpError>> {
-    let f = OpenOptions::new().read(true).write(write && !private).open(file).with_context(|| format!("open {file}"))?;
+fn touch(
+    file: &str,
+    step: usize,
+    write: bool,
+    misaligned: bool,
+    private: bool,
+) -> Result<Result<(), OpError>> {
+    let f = OpenOptions::new()
+        .read(true)
+        .write(write && !private)
+        .open(file)
+        .with_context(|| format!("open {file}"))?;
     let len = f.metadata()?.len() as usize;
     if len == 0 {
         bail!("{file} is empty");
     }
     let prot = libc::PROT_READ | if write { libc::PROT_WRITE } else { 0 };
-    let flags = if private { libc::MAP_PRIVATE } else { libc::MAP_SHARED };
+    let flags = if private {
+        libc::MAP_PRIVATE
+    } else {
+        libc::MAP_SHARED
+    };
     let hint = if misaligned {
         // Reserve a window, then ask for an address 4 KiB past a 2 MiB boundary.
         // SAFETY: An anonymous reservation, unmapped right away.
-        let r = unsafe { libc::mmap(core::ptr::null_mut(), len + (4 << 20), libc::PROT_NONE, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1, 0) };
+        let r = unsafe {
+            libc::mmap(
+                core::ptr::null_mut(),
+                len + (4 << 20),
+                libc::PROT_NONE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
         if r == libc::MAP_FAILED {
             bail!("reserve: {}", Error::last_os_error());
         }
@@ -291,11 +374,18 @@ fn touch(file: &str, step: usize, write: bool, misaligned: bool, private: bool) 
     } else {
         0
     };
-    let fixed = if misaligned { libc::MAP_FIXED_NOREPLACE } else { 0 };
+    let fixed = if misaligned {
+        libc::MAP_FIXED_NOREPLACE
+    } else {
+        0
+    };
     // SAFETY: Mapping an open file; the mapping is only used below.
     let p = unsafe { libc::mmap(hint as *mut _, len, prot, flags | fixed, f.as_raw_fd(), 0) };
     if p == libc::MAP_FAILED {
-        return Ok(Err(OpError(format!("mmap: {}", errno_text(&Error::last_os_error())))));
+        return Ok(Err(OpError(format!(
+            "mmap: {}",
+            errno_text(&Error::last_os_error())
+        ))));
     }
     let base = p.cast::<u8>();
     let mut n = 0usize;
@@ -322,7 +412,18 @@ fn touch(file: &str, step: usize, write: bool, misaligned: bool, private: bool) 
 
 fn run(cli: Cli) -> Result<Result<(), OpError>> {
     match cli.cmd {
-        Cmd::Create { file, size, extents, ies, v1, kind, raw_type, raw_count, devindex, bad_pointer } => {
+        Cmd::Create {
+            file,
+            size,
+            extents,
+            ies,
+            v1,
+            kind,
+            raw_type,
+            raw_count,
+            devindex,
+            bad_pointer,
+        } => {
             let ftype = raw_type.unwrap_or(match kind {
                 Kind::Reg => FAMFS_REG,
                 Kind::Superblock => FAMFS_SUPERBLOCK,
@@ -331,13 +432,29 @@ fn run(cli: Cli) -> Result<Result<(), OpError>> {
             if extents.is_empty() && ies.is_empty() && raw_count.is_none() {
                 bail!("give --extent or --interleave");
             }
-            create(&file, size, &extents, &ies, v1, ftype, raw_count, devindex, bad_pointer)
+            create(
+                &file,
+                size,
+                &extents,
+                &ies,
+                v1,
+                ftype,
+                raw_count,
+                devindex,
+                bad_pointer,
+            )
         }
         Cmd::Get { file, v1 } => get(&file, v1),
-        Cmd::Touch { file, step, write, misaligned, private } => touch(&file, step, write, misaligned, private),
+        Cmd::Touch {
+            file,
+            step,
+            write,
+            misaligned,
+            private,
+        } => touch(&file, step, write, misaligned, private),
         Cmd::Nop { file } => {
             let f = File::open(&file).with_context(|| format!("open {file}"))?;
-            Ok(ioctl(&f, FAMFSIOC_NOP, core::ptr::null::<u8>(), "NOP"))
+            Ok(ioctl(&f, FAMFSIOC_NOP, core::ptr::null_mut::<u8>(), "NOP"))
         }
     }
 }
