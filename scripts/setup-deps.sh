@@ -13,7 +13,7 @@ pkgs=(
 	# bindgen (built from crates.io below) needs a recent libclang
 	libclang-19-dev
 	# guests and the tools run inside them
-	qemu-system-x86 ndctl daxctl busybox-static util-linux e2fsprogs
+	qemu-system-x86 ndctl daxctl busybox-static util-linux e2fsprogs fio
 	python3
 )
 
