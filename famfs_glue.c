@@ -56,6 +56,7 @@ void famfs_glue_inject_leak(void)
 
 const struct fs_parameter_spec famfs_glue_param_specs[] = {
 	fsparam_u32oct("mode", FAMFS_GLUE_PARAM_MODE),
+	fsparam_string("dax", FAMFS_GLUE_PARAM_DAX),
 	{}
 };
 
@@ -74,6 +75,13 @@ int famfs_glue_parse_param(struct fs_context *fc, struct fs_parameter *param,
 	}
 	if (opt < 0)
 		return opt;
+	if (opt == FAMFS_GLUE_PARAM_DAX) {
+		/* famfs files are always DAX; upstream user space passes dax=always. */
+		if (strcmp(param->string, "always") != 0)
+			return invalfc(fc, "dax=%s is not supported (famfs is always DAX)",
+				       param->string);
+		return FAMFS_GLUE_PARAM_HANDLED;
+	}
 	*value = result.uint_32;
 	return opt;
 }

@@ -27,6 +27,7 @@ struct dax_holder_operations;
 enum famfs_glue_param {
 	FAMFS_GLUE_PARAM_HANDLED = 0,	/* consumed by the VFS (e.g. "source") */
 	FAMFS_GLUE_PARAM_MODE = 1,	/* *value holds the root directory mode */
+	FAMFS_GLUE_PARAM_DAX = 2,	/* dax=always (accepted, nothing to do) */
 };
 
 /* Bits of the test-only module parameter test_inject. */

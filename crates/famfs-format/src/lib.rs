@@ -1,0 +1,503 @@
+//! The famfs on-media format: the superblock at offset 0 and the append-only
+//! metadata log at 2 MiB, byte-compatible with the public famfs user space
+//! (x86-64 layouts, native little-endian, zlib CRC-32).
+//!
+//! This crate only encodes and decodes bytes; it does no I/O. Layouts:
+//!
+//! - superblock, 200 bytes at offset 0 of a 2 MiB region: magic 0x87b282ff,
+//!   version 48, log offset and length, allocation unit 2 MiB, format version
+//!   2.2, file-system / device / system UUIDs, a CRC over the first 96 bytes,
+//!   flags, and the device record (size, UUID, name);
+//! - log header, 48 bytes at the log offset: magic 0xbadcafef00d, log length,
+//!   last entry index, a CRC over the first 24 bytes, next sequence number,
+//!   next entry index;
+//! - log entries, 544 bytes each from log offset + 48: sequence number, type
+//!   (file 0, mkdir 1), a 520-byte body, a CRC over the first 536 bytes.
+
+use thiserror::Error;
+use uuid::Uuid;
+
+/// Superblock magic (also the statfs `f_type` of a famfs mount).
+pub const SUPERBLOCK_MAGIC: u64 = 0x87b2_82ff;
+/// Superblock version.
+pub const SUPERBLOCK_VERSION: u64 = 48;
+/// On-media format version.
+pub const OMF_VER_MAJOR: u32 = 2;
+/// On-media format version.
+pub const OMF_VER_MINOR: u32 = 2;
+/// Size of the superblock region (and offset of the log).
+pub const SUPERBLOCK_REGION: u64 = 2 << 20;
+/// Allocation unit.
+pub const ALLOC_UNIT: u64 = 2 << 20;
+/// Default and minimum log length.
+pub const DEFAULT_LOG_LEN: u64 = 8 << 20;
+/// Log magic.
+pub const LOG_MAGIC: u64 = 0xbad_cafe_f00d;
+/// Bytes of the superblock structure.
+pub const SUPERBLOCK_SIZE: usize = 200;
+/// Bytes of the log header.
+pub const LOG_HEADER_SIZE: usize = 48;
+/// Bytes of one log entry.
+pub const LOG_ENTRY_SIZE: usize = 544;
+/// Longest relative path in the log (bytes, including no terminator).
+pub const MAX_PATHLEN: usize = 80;
+/// Simple extents in a log file entry.
+pub const MAX_SIMPLE_EXTENTS: usize = 16;
+/// Strips of the interleaved extent in a log file entry.
+pub const MAX_STRIPS: usize = 16;
+/// Bytes of the device name in the superblock.
+pub const DEVNAME_LEN: usize = 64;
+
+/// Why bytes could not be decoded.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum FormatError {
+    /// Not a famfs superblock.
+    #[error("bad superblock magic {0:#x}")]
+    BadMagic(u64),
+    /// A CRC did not match.
+    #[error("{what}: CRC mismatch (stored {stored:#x}, computed {computed:#x})")]
+    BadCrc {
+        /// What was checked.
+        what: &'static str,
+        /// CRC in the bytes.
+        stored: u64,
+        /// CRC of the bytes.
+        computed: u64,
+    },
+    /// Too few bytes.
+    #[error("{0}: truncated")]
+    Truncated(&'static str),
+    /// A field out of range.
+    #[error("{0}")]
+    Invalid(&'static str),
+}
+
+fn rd_u32(b: &[u8], off: usize) -> u32 {
+    u32::from_le_bytes(b[off..off + 4].try_into().expect("4 bytes"))
+}
+
+fn rd_u64(b: &[u8], off: usize) -> u64 {
+    u64::from_le_bytes(b[off..off + 8].try_into().expect("8 bytes"))
+}
+
+fn wr_u32(b: &mut [u8], off: usize, v: u32) {
+    b[off..off + 4].copy_from_slice(&v.to_le_bytes());
+}
+
+fn wr_u64(b: &mut [u8], off: usize, v: u64) {
+    b[off..off + 8].copy_from_slice(&v.to_le_bytes());
+}
+
+fn rd_uuid(b: &[u8], off: usize) -> Uuid {
+    Uuid::from_bytes(b[off..off + 16].try_into().expect("16 bytes"))
+}
+
+/// zlib CRC-32 of `bytes`, as famfs stores it (in a 64-bit field).
+pub fn crc32(bytes: &[u8]) -> u64 {
+    u64::from(crc32fast::hash(bytes))
+}
+
+/// The superblock.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Superblock {
+    /// Offset of the log on the device.
+    pub log_offset: u64,
+    /// Length of the log.
+    pub log_len: u64,
+    /// Allocation unit.
+    pub alloc_unit: u64,
+    /// File-system UUID (new at every mkfs).
+    pub fs_uuid: Uuid,
+    /// Device UUID.
+    pub dev_uuid: Uuid,
+    /// System UUID of the master host.
+    pub system_uuid: Uuid,
+    /// Flags.
+    pub flags: u32,
+    /// Device size.
+    pub dev_size: u64,
+    /// Device name (e.g. "dax0.0"), at most 63 bytes.
+    pub dev_name: String,
+}
+
+impl Superblock {
+    /// Encodes the 200-byte superblock structure, CRC included.
+    pub fn encode(&self) -> Result<[u8; SUPERBLOCK_SIZE], FormatError> {
+        if self.dev_name.len() >= DEVNAME_LEN {
+            return Err(FormatError::Invalid("device name longer than 63 bytes"));
+        }
+        let mut b = [0u8; SUPERBLOCK_SIZE];
+        wr_u64(&mut b, 0, SUPERBLOCK_MAGIC);
+        wr_u64(&mut b, 8, SUPERBLOCK_VERSION);
+        wr_u64(&mut b, 16, self.log_offset);
+        wr_u64(&mut b, 24, self.log_len);
+        wr_u64(&mut b, 32, self.alloc_unit);
+        wr_u32(&mut b, 40, OMF_VER_MAJOR);
+        wr_u32(&mut b, 44, OMF_VER_MINOR);
+        b[48..64].copy_from_slice(self.fs_uuid.as_bytes());
+        b[64..80].copy_from_slice(self.dev_uuid.as_bytes());
+        b[80..96].copy_from_slice(self.system_uuid.as_bytes());
+        let crc = crc32(&b[..96]);
+        wr_u64(&mut b, 96, crc);
+        wr_u32(&mut b, 104, self.flags);
+        wr_u64(&mut b, 112, self.dev_size);
+        b[120..136].copy_from_slice(self.dev_uuid.as_bytes());
+        b[136..136 + self.dev_name.len()].copy_from_slice(self.dev_name.as_bytes());
+        Ok(b)
+    }
+
+    /// Decodes and checks a superblock (magic, CRC).
+    pub fn decode(b: &[u8]) -> Result<Superblock, FormatError> {
+        if b.len() < SUPERBLOCK_SIZE {
+            return Err(FormatError::Truncated("superblock"));
+        }
+        let magic = rd_u64(b, 0);
+        if magic != SUPERBLOCK_MAGIC {
+            return Err(FormatError::BadMagic(magic));
+        }
+        let stored = rd_u64(b, 96);
+        let computed = crc32(&b[..96]);
+        if stored != computed {
+            return Err(FormatError::BadCrc {
+                what: "superblock",
+                stored,
+                computed,
+            });
+        }
+        let name = &b[136..136 + DEVNAME_LEN];
+        let end = name.iter().position(|&c| c == 0).unwrap_or(DEVNAME_LEN);
+        Ok(Superblock {
+            log_offset: rd_u64(b, 16),
+            log_len: rd_u64(b, 24),
+            alloc_unit: rd_u64(b, 32),
+            fs_uuid: rd_uuid(b, 48),
+            dev_uuid: rd_uuid(b, 64),
+            system_uuid: rd_uuid(b, 80),
+            flags: rd_u32(b, 104),
+            dev_size: rd_u64(b, 112),
+            dev_name: String::from_utf8_lossy(&name[..end]).into_owned(),
+        })
+    }
+}
+
+/// Number of entry slots of a log of `log_len` bytes.
+pub const fn log_slots(log_len: u64) -> u64 {
+    (log_len - LOG_HEADER_SIZE as u64) / LOG_ENTRY_SIZE as u64
+}
+
+/// The log header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LogHeader {
+    /// Log length in bytes.
+    pub log_len: u64,
+    /// Index of the last slot.
+    pub last_index: u64,
+    /// Sequence number of the next entry.
+    pub next_seqnum: u64,
+    /// Slot of the next entry.
+    pub next_index: u64,
+}
+
+impl LogHeader {
+    /// A new, empty log of `log_len` bytes.
+    pub fn new(log_len: u64) -> Result<LogHeader, FormatError> {
+        if log_len < DEFAULT_LOG_LEN || !log_len.is_power_of_two() {
+            return Err(FormatError::Invalid(
+                "log length must be a power of two of at least 8 MiB",
+            ));
+        }
+        Ok(LogHeader {
+            log_len,
+            last_index: log_slots(log_len) - 1,
+            next_seqnum: 0,
+            next_index: 0,
+        })
+    }
+
+    /// Encodes the 48-byte header, CRC included.
+    pub fn encode(&self) -> [u8; LOG_HEADER_SIZE] {
+        let mut b = [0u8; LOG_HEADER_SIZE];
+        wr_u64(&mut b, 0, LOG_MAGIC);
+        wr_u64(&mut b, 8, self.log_len);
+        wr_u64(&mut b, 16, self.last_index);
+        let crc = crc32(&b[..24]);
+        wr_u64(&mut b, 24, crc);
+        wr_u64(&mut b, 32, self.next_seqnum);
+        wr_u64(&mut b, 40, self.next_index);
+        b
+    }
+
+    /// Decodes and checks a log header.
+    pub fn decode(b: &[u8]) -> Result<LogHeader, FormatError> {
+        if b.len() < LOG_HEADER_SIZE {
+            return Err(FormatError::Truncated("log header"));
+        }
+        if rd_u64(b, 0) != LOG_MAGIC {
+            return Err(FormatError::Invalid("bad log magic"));
+        }
+        let stored = rd_u64(b, 24);
+        let computed = crc32(&b[..24]);
+        if stored != computed {
+            return Err(FormatError::BadCrc {
+                what: "log header",
+                stored,
+                computed,
+            });
+        }
+        let h = LogHeader {
+            log_len: rd_u64(b, 8),
+            last_index: rd_u64(b, 16),
+            next_seqnum: rd_u64(b, 32),
+            next_index: rd_u64(b, 40),
+        };
+        if h.log_len < LOG_HEADER_SIZE as u64 + LOG_ENTRY_SIZE as u64
+            || h.last_index + 1 != log_slots(h.log_len)
+        {
+            return Err(FormatError::Invalid("log length and last index disagree"));
+        }
+        Ok(h)
+    }
+}
+
+/// A device range (`famfs_simple_extent`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Extent {
+    /// Device offset.
+    pub offset: u64,
+    /// Length.
+    pub len: u64,
+}
+
+/// Where a logged file's bytes are.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FileMap {
+    /// Simple extents (at most 16).
+    Simple(Vec<Extent>),
+    /// One interleaved extent.
+    Interleaved {
+        /// Chunk size.
+        chunk_size: u64,
+        /// Strips (at most 16).
+        strips: Vec<Extent>,
+    },
+}
+
+/// What a log entry records.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EntryBody {
+    /// A file (`famfs_log_file_meta`).
+    File {
+        /// Size.
+        size: u64,
+        /// Flags (all hosts read-only 1, read-write 2).
+        flags: u32,
+        /// Owner.
+        uid: u32,
+        /// Group.
+        gid: u32,
+        /// Mode bits.
+        mode: u32,
+        /// Path relative to the mount point.
+        relpath: String,
+        /// Its memory.
+        map: FileMap,
+    },
+    /// A directory (`famfs_log_mkdir`).
+    Mkdir {
+        /// Owner.
+        uid: u32,
+        /// Group.
+        gid: u32,
+        /// Mode bits.
+        mode: u32,
+        /// Path relative to the mount point.
+        relpath: String,
+    },
+}
+
+/// A log entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogEntry {
+    /// Sequence number.
+    pub seqnum: u64,
+    /// What it records.
+    pub body: EntryBody,
+}
+
+const ENTRY_FILE: u32 = 0;
+const ENTRY_MKDIR: u32 = 1;
+const BODY: usize = 16;
+
+fn put_path(b: &mut [u8], off: usize, p: &str) -> Result<(), FormatError> {
+    if p.is_empty() || p.len() > MAX_PATHLEN || p.starts_with('/') || p.as_bytes().contains(&0) {
+        return Err(FormatError::Invalid(
+            "path must be relative, non-empty, at most 80 bytes",
+        ));
+    }
+    b[off..off + p.len()].copy_from_slice(p.as_bytes());
+    Ok(())
+}
+
+fn get_path(b: &[u8], off: usize) -> Result<String, FormatError> {
+    let raw = &b[off..off + MAX_PATHLEN];
+    let end = raw.iter().position(|&c| c == 0).unwrap_or(MAX_PATHLEN);
+    let p =
+        std::str::from_utf8(&raw[..end]).map_err(|_| FormatError::Invalid("path is not UTF-8"))?;
+    if p.is_empty() || p.starts_with('/') {
+        return Err(FormatError::Invalid("path must be relative and non-empty"));
+    }
+    Ok(p.to_owned())
+}
+
+impl LogEntry {
+    /// Encodes the 544-byte entry, CRC included.
+    pub fn encode(&self) -> Result<[u8; LOG_ENTRY_SIZE], FormatError> {
+        let mut b = [0u8; LOG_ENTRY_SIZE];
+        wr_u64(&mut b, 0, self.seqnum);
+        match &self.body {
+            EntryBody::File {
+                size,
+                flags,
+                uid,
+                gid,
+                mode,
+                relpath,
+                map,
+            } => {
+                wr_u32(&mut b, 8, ENTRY_FILE);
+                wr_u64(&mut b, BODY, *size);
+                wr_u32(&mut b, BODY + 8, *flags);
+                wr_u32(&mut b, BODY + 12, *uid);
+                wr_u32(&mut b, BODY + 16, *gid);
+                wr_u32(&mut b, BODY + 20, *mode);
+                put_path(&mut b, BODY + 24, relpath)?;
+                let fm = BODY + 104;
+                match map {
+                    FileMap::Simple(ext) => {
+                        if ext.is_empty() || ext.len() > MAX_SIMPLE_EXTENTS {
+                            return Err(FormatError::Invalid("1 to 16 simple extents"));
+                        }
+                        wr_u32(&mut b, fm, 0);
+                        wr_u32(&mut b, fm + 8, ext.len() as u32);
+                        for (i, e) in ext.iter().enumerate() {
+                            let o = fm + 16 + 24 * i;
+                            wr_u64(&mut b, o + 8, e.offset);
+                            wr_u64(&mut b, o + 16, e.len);
+                        }
+                    }
+                    FileMap::Interleaved { chunk_size, strips } => {
+                        if strips.is_empty() || strips.len() > MAX_STRIPS {
+                            return Err(FormatError::Invalid("1 to 16 strips"));
+                        }
+                        wr_u32(&mut b, fm, 1);
+                        wr_u32(&mut b, fm + 8, 1);
+                        wr_u64(&mut b, fm + 16, strips.len() as u64);
+                        wr_u64(&mut b, fm + 24, *chunk_size);
+                        for (i, e) in strips.iter().enumerate() {
+                            let o = fm + 32 + 24 * i;
+                            wr_u64(&mut b, o + 8, e.offset);
+                            wr_u64(&mut b, o + 16, e.len);
+                        }
+                    }
+                }
+            }
+            EntryBody::Mkdir {
+                uid,
+                gid,
+                mode,
+                relpath,
+            } => {
+                wr_u32(&mut b, 8, ENTRY_MKDIR);
+                wr_u32(&mut b, BODY, *uid);
+                wr_u32(&mut b, BODY + 4, *gid);
+                wr_u32(&mut b, BODY + 8, *mode);
+                put_path(&mut b, BODY + 12, relpath)?;
+            }
+        }
+        let crc = crc32(&b[..536]);
+        wr_u64(&mut b, 536, crc);
+        Ok(b)
+    }
+
+    /// Decodes and checks an entry (CRC, type, counts, path).
+    pub fn decode(b: &[u8]) -> Result<LogEntry, FormatError> {
+        if b.len() < LOG_ENTRY_SIZE {
+            return Err(FormatError::Truncated("log entry"));
+        }
+        let stored = rd_u64(b, 536);
+        let computed = crc32(&b[..536]);
+        if stored != computed {
+            return Err(FormatError::BadCrc {
+                what: "log entry",
+                stored,
+                computed,
+            });
+        }
+        let seqnum = rd_u64(b, 0);
+        let body = match rd_u32(b, 8) {
+            ENTRY_FILE => {
+                let fm = BODY + 104;
+                let map = match rd_u32(b, fm) {
+                    0 => {
+                        let n = rd_u32(b, fm + 8) as usize;
+                        if n == 0 || n > MAX_SIMPLE_EXTENTS {
+                            return Err(FormatError::Invalid("bad simple extent count"));
+                        }
+                        FileMap::Simple(
+                            (0..n)
+                                .map(|i| {
+                                    let o = fm + 16 + 24 * i;
+                                    Extent {
+                                        offset: rd_u64(b, o + 8),
+                                        len: rd_u64(b, o + 16),
+                                    }
+                                })
+                                .collect(),
+                        )
+                    }
+                    1 => {
+                        if rd_u32(b, fm + 8) != 1 {
+                            return Err(FormatError::Invalid(
+                                "only one interleaved extent is supported",
+                            ));
+                        }
+                        let n = rd_u64(b, fm + 16) as usize;
+                        if n == 0 || n > MAX_STRIPS {
+                            return Err(FormatError::Invalid("bad strip count"));
+                        }
+                        FileMap::Interleaved {
+                            chunk_size: rd_u64(b, fm + 24),
+                            strips: (0..n)
+                                .map(|i| {
+                                    let o = fm + 32 + 24 * i;
+                                    Extent {
+                                        offset: rd_u64(b, o + 8),
+                                        len: rd_u64(b, o + 16),
+                                    }
+                                })
+                                .collect(),
+                        }
+                    }
+                    _ => return Err(FormatError::Invalid("unknown extent type")),
+                };
+                EntryBody::File {
+                    size: rd_u64(b, BODY),
+                    flags: rd_u32(b, BODY + 8),
+                    uid: rd_u32(b, BODY + 12),
+                    gid: rd_u32(b, BODY + 16),
+                    mode: rd_u32(b, BODY + 20),
+                    relpath: get_path(b, BODY + 24)?,
+                    map,
+                }
+            }
+            ENTRY_MKDIR => EntryBody::Mkdir {
+                uid: rd_u32(b, BODY),
+                gid: rd_u32(b, BODY + 4),
+                mode: rd_u32(b, BODY + 8),
+                relpath: get_path(b, BODY + 12)?,
+            },
+            _ => return Err(FormatError::Invalid("unknown log entry type")),
+        };
+        Ok(LogEntry { seqnum, body })
+    }
+}
