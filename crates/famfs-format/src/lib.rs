@@ -501,3 +501,179 @@ impl LogEntry {
         Ok(LogEntry { seqnum, body })
     }
 }
+
+/// Why a log operation failed.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum LogError {
+    /// Every slot is used.
+    #[error("the log is full ({0} entries)")]
+    Full(u64),
+    /// The log header is unusable.
+    #[error("log header: {0}")]
+    Header(FormatError),
+    /// The buffer is not the log's size.
+    #[error("log buffer of {got} bytes, the header says {want}")]
+    Size {
+        /// Buffer length.
+        got: usize,
+        /// Log length from the header.
+        want: u64,
+    },
+    /// The entry could not be encoded.
+    #[error("entry: {0}")]
+    Entry(FormatError),
+}
+
+/// What replaying a log found.
+#[derive(Debug, Default)]
+pub struct Replay {
+    /// Valid entries, in log order.
+    pub entries: Vec<LogEntry>,
+    /// Slots that did not decode (torn or corrupt), with the reason; they are
+    /// skipped and nothing before them is lost.
+    pub bad: Vec<(u64, FormatError)>,
+}
+
+/// A metadata log held in memory (the bytes of `.meta/.log`).
+pub struct Log<'a> {
+    buf: &'a mut [u8],
+    header: LogHeader,
+}
+
+impl<'a> Log<'a> {
+    /// Formats `buf` as an empty log.
+    pub fn format(buf: &'a mut [u8]) -> Result<Log<'a>, LogError> {
+        let header = LogHeader::new(buf.len() as u64).map_err(LogError::Header)?;
+        buf[..LOG_HEADER_SIZE].copy_from_slice(&header.encode());
+        Ok(Log { buf, header })
+    }
+
+    /// Opens an existing log in `buf`.
+    pub fn open(buf: &'a mut [u8]) -> Result<Log<'a>, LogError> {
+        let header = LogHeader::decode(buf).map_err(LogError::Header)?;
+        if header.log_len != buf.len() as u64 {
+            return Err(LogError::Size {
+                got: buf.len(),
+                want: header.log_len,
+            });
+        }
+        if header.next_index > header.last_index + 1 {
+            return Err(LogError::Header(FormatError::Invalid(
+                "next index beyond the last slot",
+            )));
+        }
+        Ok(Log { buf, header })
+    }
+
+    /// The header as it stands.
+    pub fn header(&self) -> LogHeader {
+        self.header
+    }
+
+    fn slot(&self, i: u64) -> std::ops::Range<usize> {
+        let start = LOG_HEADER_SIZE + i as usize * LOG_ENTRY_SIZE;
+        start..start + LOG_ENTRY_SIZE
+    }
+
+    /// Appends an entry (its sequence number is assigned here). The entry is
+    /// written before the header that publishes it, so an append cut short
+    /// leaves the log as it was.
+    pub fn append(&mut self, body: EntryBody) -> Result<u64, LogError> {
+        let h = self.header;
+        if h.next_index > h.last_index {
+            return Err(LogError::Full(h.last_index + 1));
+        }
+        let entry = LogEntry {
+            seqnum: h.next_seqnum,
+            body,
+        };
+        let bytes = entry.encode().map_err(LogError::Entry)?;
+        let r = self.slot(h.next_index);
+        self.buf[r].copy_from_slice(&bytes);
+        self.header.next_index += 1;
+        self.header.next_seqnum += 1;
+        self.buf[..LOG_HEADER_SIZE].copy_from_slice(&self.header.encode());
+        Ok(entry.seqnum)
+    }
+
+    /// Decodes every published entry; bad ones are listed and skipped.
+    pub fn replay(&self) -> Replay {
+        let mut r = Replay::default();
+        for i in 0..self.header.next_index {
+            match LogEntry::decode(&self.buf[self.slot(i)]) {
+                Ok(e) => r.entries.push(e),
+                Err(e) => r.bad.push((i, e)),
+            }
+        }
+        r
+    }
+}
+
+/// The device's allocation bitmap, one bit per allocation unit, rebuilt from
+/// the superblock, the log and the files it records.
+pub struct Allocator {
+    unit: u64,
+    used: Vec<bool>,
+}
+
+impl Allocator {
+    /// A device of `dev_size` bytes whose superblock region and log (at
+    /// `log_offset`, `log_len` bytes) are in use.
+    pub fn new(dev_size: u64, log_offset: u64, log_len: u64) -> Allocator {
+        let mut a = Allocator {
+            unit: ALLOC_UNIT,
+            used: vec![false; (dev_size / ALLOC_UNIT) as usize],
+        };
+        a.mark(0, SUPERBLOCK_REGION);
+        a.mark(log_offset, log_len);
+        a
+    }
+
+    /// Marks `[offset, offset + len)` as used (clipped to the device).
+    pub fn mark(&mut self, offset: u64, len: u64) {
+        let first = offset / self.unit;
+        let end = offset.saturating_add(len).div_ceil(self.unit);
+        for u in first..end.min(self.used.len() as u64) {
+            self.used[u as usize] = true;
+        }
+    }
+
+    /// Marks the memory of every file of a replayed log.
+    pub fn mark_log(&mut self, entries: &[LogEntry]) {
+        for e in entries {
+            if let EntryBody::File { map, .. } = &e.body {
+                let ranges = match map {
+                    FileMap::Simple(x) => x,
+                    FileMap::Interleaved { strips, .. } => strips,
+                };
+                for x in ranges {
+                    self.mark(x.offset, x.len);
+                }
+            }
+        }
+    }
+
+    /// First fit: the lowest free run of units holding `size` bytes (rounded
+    /// up to the unit), marked used; `None` if no run is long enough.
+    pub fn alloc(&mut self, size: u64) -> Option<Extent> {
+        let n = size.max(1).div_ceil(self.unit) as usize;
+        let mut run = 0;
+        for i in 0..self.used.len() {
+            run = if self.used[i] { 0 } else { run + 1 };
+            if run == n {
+                let first = i + 1 - n;
+                self.used[first..=i].iter_mut().for_each(|u| *u = true);
+                return Some(Extent {
+                    offset: first as u64 * self.unit,
+                    len: n as u64 * self.unit,
+                });
+            }
+        }
+        None
+    }
+
+    /// Free bytes.
+    pub fn free_bytes(&self) -> u64 {
+        self.used.iter().filter(|u| !**u).count() as u64 * self.unit
+    }
+}
