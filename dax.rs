@@ -17,15 +17,12 @@ use core::sync::atomic::Ordering;
 
 use kernel::error::from_err_ptr;
 use kernel::ffi::{c_char, c_int};
+use kernel::page::PAGE_SHIFT;
 use kernel::prelude::*;
 
 use crate::bindings as b;
 use crate::fmap::Extent;
 use crate::mount::FsInfo;
-
-const S_IFMT: u32 = 0o170000;
-const S_IFBLK: u32 = 0o060000;
-const S_IFCHR: u32 = 0o020000;
 
 /// What kind of device backs a mount.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -89,8 +86,8 @@ impl Backing {
             return Err(report(c"cannot look up the source", Error::from_errno(ret)));
         }
 
-        match u32::from(mode) & S_IFMT {
-            S_IFCHR => {
+        match u32::from(mode) & b::S_IFMT {
+            b::S_IFCHR => {
                 let mut dax_dev: *mut b::dax_device = ptr::null_mut();
                 // SAFETY: `source` is valid; `dax_dev` is a valid out pointer.
                 let ret = unsafe { b::famfs_glue_open_dax_chrdev(source, &mut dax_dev) };
@@ -145,7 +142,7 @@ impl Backing {
                 }
                 Ok(backing)
             }
-            S_IFBLK => {
+            b::S_IFBLK => {
                 // SAFETY: `source` is valid; the holder is an opaque token.
                 let file = unsafe { b::famfs_glue_bdev_open(source, holder) };
                 let file = match from_err_ptr(file) {
@@ -204,9 +201,6 @@ impl Drop for Backing {
         }
     }
 }
-
-const MF_MEM_PRE_REMOVE: c_int = 1 << 7;
-const PAGE_SHIFT: u32 = 12;
 
 /// Called by the dax core when memory of a held device fails, or when the
 /// device is going away (`MF_MEM_PRE_REMOVE`, e.g. unbound while mounted).
@@ -294,7 +288,7 @@ unsafe extern "C" fn notify_failure(
                 });
             }
             b::unmap_mapping_range(mapping, 0, 0, 1);
-            if mf_flags & MF_MEM_PRE_REMOVE != 0 {
+            if mf_flags & b::mf_flags_MF_MEM_PRE_REMOVE as c_int != 0 {
                 b::famfs_glue_drop_dax_layout(inode);
             }
             b::iput(inode);

@@ -21,9 +21,7 @@ use crate::mount::{FsInfo, InodeKey, MappedRange};
 
 const SB_RDONLY: usize = 1;
 
-const S_IFMT: u32 = 0o170000;
-const S_IFREG: u32 = 0o100000;
-const S_IFDIR: u32 = 0o040000;
+use b::{S_IFDIR, S_IFMT, S_IFREG};
 
 /// Allocates and initialises a new inode of `mode` (a regular file or a
 /// directory) in `dir`, or the root directory if `dir` is null.
@@ -214,8 +212,6 @@ pub(crate) unsafe fn usable_meta<'a>(inode: *mut b::inode) -> Result<&'a FileMet
     Ok(m)
 }
 
-const CAP_SYS_ADMIN: i32 = 21;
-
 /// Who and what may create a map: a privileged caller, on a regular file of a
 /// writable, healthy mount.
 ///
@@ -224,7 +220,7 @@ const CAP_SYS_ADMIN: i32 = 21;
 /// `inode` must be a live famfs inode.
 pub(crate) unsafe fn may_create_map(inode: *mut b::inode) -> Result {
     // SAFETY: Plain capability check of the current task.
-    if !unsafe { b::capable(CAP_SYS_ADMIN) } {
+    if !unsafe { b::capable(b::CAP_SYS_ADMIN as c_int) } {
         return Err(EPERM);
     }
     // SAFETY: `inode` is live.
@@ -398,8 +394,6 @@ pub(crate) unsafe extern "C" fn evict_inode(inode: *mut b::inode) {
         .fetch_sub(meta.fmap.mapped_bytes(), Ordering::Relaxed);
 }
 
-const ATTR_SIZE: u32 = 1 << 3;
-
 /// `inode_operations::setattr` for regular files: any size change makes a
 /// mapped file invalid (it serves no data until remount), and existing
 /// mappings are torn down so that their next access faults (and gets SIGBUS).
@@ -419,7 +413,8 @@ unsafe extern "C" fn file_setattr(
         if err != 0 {
             return err;
         }
-        if (*attr).ia_valid & ATTR_SIZE != 0 && (*attr).ia_size != b::famfs_glue_i_size_read(inode)
+        if (*attr).ia_valid & b::ATTR_SIZE != 0
+            && (*attr).ia_size != b::famfs_glue_i_size_read(inode)
         {
             if let Some(m) = meta(inode) {
                 if !m.invalid.swap(true, Ordering::AcqRel) {

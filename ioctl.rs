@@ -9,6 +9,7 @@
 //! a valid map is ever installed.
 
 use kernel::ffi::{c_long, c_uint, c_ulong};
+use kernel::ioctl::{_IO, _IOR, _IOW};
 use kernel::prelude::*;
 use kernel::transmute::{AsBytes, FromBytes};
 use kernel::uaccess::{UserPtr, UserSlice};
@@ -24,15 +25,6 @@ use crate::inode;
 pub(crate) const FAMFS_KABI_VERSION: u32 = b::FAMFS_GLUE_KABI_VERSION;
 
 const FAMFSIOC_MAGIC: u32 = b'u' as u32;
-const IOC_NONE: u32 = 0;
-const IOC_WRITE: u32 = 1;
-const IOC_READ: u32 = 2;
-
-/// Encodes an ioctl number the way `<asm-generic/ioctl.h>` does on x86-64:
-/// direction in bits 30-31, argument size in bits 16-29, type, number.
-const fn ioc(dir: u32, nr: u32, size: usize) -> u32 {
-    (dir << 30) | ((size as u32) << 16) | (FAMFSIOC_MAGIC << 8) | nr
-}
 
 // ---- the ABI structures (uapi/famfs_ioctl.h), x86-64 layout ------------
 
@@ -121,17 +113,45 @@ const EXT_SIMPLE: u32 = 0;
 const EXT_INTERLEAVE: u32 = 1;
 
 /// Give an empty file its extent map (v1 map).
-pub(crate) const FAMFSIOC_MAP_CREATE: u32 = ioc(IOC_WRITE, 0x50, size_of::<IocMap>());
+pub(crate) const FAMFSIOC_MAP_CREATE: u32 = _IOW::<IocMap>(FAMFSIOC_MAGIC, 0x50);
 /// Read a file's v1 map.
-pub(crate) const FAMFSIOC_MAP_GET: u32 = ioc(IOC_READ, 0x51, size_of::<IocMap>());
+pub(crate) const FAMFSIOC_MAP_GET: u32 = _IOR::<IocMap>(FAMFSIOC_MAGIC, 0x51);
 /// Read a file's v1 extents.
-pub(crate) const FAMFSIOC_MAP_GETEXT: u32 = ioc(IOC_READ, 0x52, size_of::<IocExtent>());
+pub(crate) const FAMFSIOC_MAP_GETEXT: u32 = _IOR::<IocExtent>(FAMFSIOC_MAGIC, 0x52);
 /// Does nothing and succeeds: tells user space this is a famfs file.
-pub(crate) const FAMFSIOC_NOP: u32 = ioc(IOC_NONE, 0x53, 0);
+pub(crate) const FAMFSIOC_NOP: u32 = _IO(FAMFSIOC_MAGIC, 0x53);
 /// Give an empty file its extent map (v2: simple or interleaved).
-pub(crate) const FAMFSIOC_MAP_CREATE_V2: u32 = ioc(IOC_WRITE, 0x54, size_of::<IocFmap>());
+pub(crate) const FAMFSIOC_MAP_CREATE_V2: u32 = _IOW::<IocFmap>(FAMFSIOC_MAGIC, 0x54);
 /// Read a file's v2 map.
-pub(crate) const FAMFSIOC_MAP_GET_V2: u32 = ioc(IOC_READ, 0x55, size_of::<IocGetFmap>());
+pub(crate) const FAMFSIOC_MAP_GET_V2: u32 = _IOR::<IocGetFmap>(FAMFSIOC_MAGIC, 0x55);
+
+/// An extent, strip or interleaved-extent count from user space: at least
+/// one, at most `max`.
+fn count(n: u64, max: usize, too_many: FmapError) -> Result<usize, FmapError> {
+    match n {
+        0 => Err(FmapError::NoExtents),
+        n if n > max as u64 => Err(too_many),
+        n => Ok(n as usize),
+    }
+}
+
+/// The first `n` v2 simple extents, all of which must be on device 0.
+fn simple_extents<const N: usize>(
+    raw: &[IocSimpleExtent; N],
+    n: usize,
+) -> Result<[Extent; N], FmapError> {
+    let mut out = [Extent::default(); N];
+    for (dst, src) in out.iter_mut().zip(raw.iter()).take(n) {
+        if src.devindex != 0 {
+            return Err(FmapError::BadDevIndex);
+        }
+        *dst = Extent {
+            offset: src.offset,
+            len: src.len,
+        };
+    }
+    Ok(out)
+}
 
 /// Decodes a v1 map.
 fn decode_v1(m: &IocMap) -> Result<(Fmap, bool), FmapError> {
@@ -139,11 +159,11 @@ fn decode_v1(m: &IocMap) -> Result<(Fmap, bool), FmapError> {
         return Err(FmapError::BadExtentType);
     }
     let file_type = FileType::from_raw(m.file_type).ok_or(FmapError::BadFileType)?;
-    let count = match m.ext_list_count {
-        0 => return Err(FmapError::NoExtents),
-        n if n > MAX_SIMPLE_EXTENTS as u64 => return Err(FmapError::TooManyExtents),
-        n => n as usize,
-    };
+    let count = count(
+        m.ext_list_count,
+        MAX_SIMPLE_EXTENTS,
+        FmapError::TooManyExtents,
+    )?;
     let mut extents = [Extent::default(); MAX_SIMPLE_EXTENTS];
     for (dst, src) in extents.iter_mut().zip(m.ext_list.iter()).take(count) {
         *dst = Extent {
@@ -179,54 +199,36 @@ fn read_v2(arg: c_ulong) -> Result<core::result::Result<(Fmap, bool), FmapError>
     let Some(file_type) = FileType::from_raw(hdr.fioc_file_type) else {
         return Ok(Err(FmapError::BadFileType));
     };
-    let n = hdr.fioc_nextents as usize;
+    let n = u64::from(hdr.fioc_nextents);
     let layout = match hdr.fioc_ext_type {
         EXT_SIMPLE => {
-            if n == 0 {
-                return Ok(Err(FmapError::NoExtents));
-            }
-            if n > MAX_SIMPLE_EXTENTS {
-                return Ok(Err(FmapError::TooManyExtents));
-            }
+            let n = match count(n, MAX_SIMPLE_EXTENTS, FmapError::TooManyExtents) {
+                Ok(n) => n,
+                Err(e) => return Ok(Err(e)),
+            };
             let raw: [IocSimpleExtent; MAX_SIMPLE_EXTENTS] = read_array(hdr.fioc_ptr, n)?;
-            let mut extents = [Extent::default(); MAX_SIMPLE_EXTENTS];
-            for (dst, src) in extents.iter_mut().zip(raw.iter()).take(n) {
-                if src.devindex != 0 {
-                    return Ok(Err(FmapError::BadDevIndex));
-                }
-                *dst = Extent {
-                    offset: src.offset,
-                    len: src.len,
-                };
+            match simple_extents(&raw, n) {
+                Ok(extents) => Layout::Simple { count: n, extents },
+                Err(e) => return Ok(Err(e)),
             }
-            Layout::Simple { count: n, extents }
         }
         EXT_INTERLEAVE => {
-            if n == 0 {
-                return Ok(Err(FmapError::NoExtents));
-            }
-            if n > MAX_INTERLEAVED_EXTENTS {
-                return Ok(Err(FmapError::TooManyExtents));
-            }
+            let n = match count(n, MAX_INTERLEAVED_EXTENTS, FmapError::TooManyExtents) {
+                Ok(n) => n,
+                Err(e) => return Ok(Err(e)),
+            };
             let raw: [IocInterleavedExt; MAX_INTERLEAVED_EXTENTS] = read_array(hdr.fioc_ptr, n)?;
             let mut extents = [Interleave::default(); MAX_INTERLEAVED_EXTENTS];
             for (dst, src) in extents.iter_mut().zip(raw.iter()).take(n) {
-                let nstrips = match src.ie_nstrips {
-                    0 => return Ok(Err(FmapError::NoExtents)),
-                    s if s > MAX_STRIPS as u64 => return Ok(Err(FmapError::TooManyStrips)),
-                    s => s as usize,
+                let nstrips = match count(src.ie_nstrips, MAX_STRIPS, FmapError::TooManyStrips) {
+                    Ok(n) => n,
+                    Err(e) => return Ok(Err(e)),
                 };
                 let strips_raw: [IocSimpleExtent; MAX_STRIPS] = read_array(src.ie_strips, nstrips)?;
-                let mut strips = [Extent::default(); MAX_STRIPS];
-                for (d, s) in strips.iter_mut().zip(strips_raw.iter()).take(nstrips) {
-                    if s.devindex != 0 {
-                        return Ok(Err(FmapError::BadDevIndex));
-                    }
-                    *d = Extent {
-                        offset: s.offset,
-                        len: s.len,
-                    };
-                }
+                let strips = match simple_extents(&strips_raw, nstrips) {
+                    Ok(s) => s,
+                    Err(e) => return Ok(Err(e)),
+                };
                 *dst = Interleave {
                     chunk_size: src.ie_chunk_size,
                     nbytes: src.ie_nbytes,

@@ -10,8 +10,8 @@ use crate::bindings as b;
 use crate::inode;
 use crate::mount::FsInfo;
 
-const PAGE_MASK: i64 = !4095;
-const PAGE_SIZE: u64 = 4096;
+const PAGE_MASK: i64 = kernel::page::PAGE_MASK as i64;
+const PAGE_SIZE: u64 = kernel::page::PAGE_SIZE as u64;
 
 /// `iomap_ops::iomap_begin`: the device range backing `pos`.
 ///

@@ -28,9 +28,7 @@ use crate::inode;
 /// The famfs magic number (statfs `f_type`; also the on-media superblock's).
 pub(crate) const FAMFS_SUPER_MAGIC: u32 = 0x87b2_82ff;
 const DEFAULT_ROOT_MODE: u32 = 0o755;
-const S_IFDIR: u32 = 0o040000;
-const S_IALLUGO: u32 = 0o7777;
-const PAGE_SIZE: u64 = 4096;
+const PAGE_SIZE: u64 = kernel::page::PAGE_SIZE as u64;
 
 /// One device range used by a mapped file, for the overlap rule and for
 /// memory-failure lookups.
@@ -210,7 +208,7 @@ unsafe extern "C" fn parse_param(fc: *mut b::fs_context, param: *mut b::fs_param
         return opt;
     }
     if opt as u32 == b::famfs_glue_param_FAMFS_GLUE_PARAM_MODE {
-        if value & !S_IALLUGO != 0 {
+        if value & !b::S_IALLUGO != 0 {
             // SAFETY: `fc` is valid; the strings are NUL-terminated.
             unsafe {
                 b::famfs_glue_report(
@@ -325,12 +323,12 @@ unsafe extern "C" fn fill_super(sb: *mut b::super_block, fc: *mut b::fs_context)
         unsafe {
             (*sb).s_maxbytes = i64::MAX;
             (*sb).s_blocksize = PAGE_SIZE as usize;
-            (*sb).s_blocksize_bits = 12;
+            (*sb).s_blocksize_bits = kernel::page::PAGE_SHIFT as u8;
             (*sb).s_magic = FAMFS_SUPER_MAGIC as usize;
             (*sb).s_op = &SUPER_OPS;
             (*sb).s_time_gran = 1;
         }
-        let mode = S_IFDIR | info.root_mode.load(Ordering::Relaxed);
+        let mode = b::S_IFDIR | info.root_mode.load(Ordering::Relaxed);
         // SAFETY: `sb` is a famfs superblock being set up.
         let root = unsafe { inode::new_inode(sb, ptr::null_mut(), mode as b::umode_t) }?;
         // SAFETY: `root` is a new inode; `d_make_root` consumes it (also on

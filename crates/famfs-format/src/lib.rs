@@ -328,6 +328,19 @@ const ENTRY_FILE: u32 = 0;
 const ENTRY_MKDIR: u32 = 1;
 const BODY: usize = 16;
 
+/// A `famfs_simple_extent` (devindex 0, offset, len) at `off`.
+fn rd_extent(b: &[u8], off: usize) -> Extent {
+    Extent {
+        offset: rd_u64(b, off + 8),
+        len: rd_u64(b, off + 16),
+    }
+}
+
+fn wr_extent(b: &mut [u8], off: usize, e: &Extent) {
+    wr_u64(b, off + 8, e.offset);
+    wr_u64(b, off + 16, e.len);
+}
+
 fn put_path(b: &mut [u8], off: usize, p: &str) -> Result<(), FormatError> {
     if p.is_empty() || p.len() > MAX_PATHLEN || p.starts_with('/') || p.as_bytes().contains(&0) {
         return Err(FormatError::Invalid(
@@ -380,9 +393,7 @@ impl LogEntry {
                         wr_u32(&mut b, fm, 0);
                         wr_u32(&mut b, fm + 8, ext.len() as u32);
                         for (i, e) in ext.iter().enumerate() {
-                            let o = fm + 16 + 24 * i;
-                            wr_u64(&mut b, o + 8, e.offset);
-                            wr_u64(&mut b, o + 16, e.len);
+                            wr_extent(&mut b, fm + 16 + 24 * i, e);
                         }
                     }
                     FileMap::Interleaved { chunk_size, strips } => {
@@ -394,9 +405,7 @@ impl LogEntry {
                         wr_u64(&mut b, fm + 16, strips.len() as u64);
                         wr_u64(&mut b, fm + 24, *chunk_size);
                         for (i, e) in strips.iter().enumerate() {
-                            let o = fm + 32 + 24 * i;
-                            wr_u64(&mut b, o + 8, e.offset);
-                            wr_u64(&mut b, o + 16, e.len);
+                            wr_extent(&mut b, fm + 32 + 24 * i, e);
                         }
                     }
                 }
@@ -443,17 +452,7 @@ impl LogEntry {
                         if n == 0 || n > MAX_SIMPLE_EXTENTS {
                             return Err(FormatError::Invalid("bad simple extent count"));
                         }
-                        FileMap::Simple(
-                            (0..n)
-                                .map(|i| {
-                                    let o = fm + 16 + 24 * i;
-                                    Extent {
-                                        offset: rd_u64(b, o + 8),
-                                        len: rd_u64(b, o + 16),
-                                    }
-                                })
-                                .collect(),
-                        )
+                        FileMap::Simple((0..n).map(|i| rd_extent(b, fm + 16 + 24 * i)).collect())
                     }
                     1 => {
                         if rd_u32(b, fm + 8) != 1 {
@@ -467,15 +466,7 @@ impl LogEntry {
                         }
                         FileMap::Interleaved {
                             chunk_size: rd_u64(b, fm + 24),
-                            strips: (0..n)
-                                .map(|i| {
-                                    let o = fm + 32 + 24 * i;
-                                    Extent {
-                                        offset: rd_u64(b, o + 8),
-                                        len: rd_u64(b, o + 16),
-                                    }
-                                })
-                                .collect(),
+                            strips: (0..n).map(|i| rd_extent(b, fm + 32 + 24 * i)).collect(),
                         }
                     }
                     _ => return Err(FormatError::Invalid("unknown extent type")),
