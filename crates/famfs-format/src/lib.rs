@@ -13,8 +13,13 @@
 //!   next entry index;
 //! - log entries, 544 bytes each from log offset + 48: sequence number, type
 //!   (file 0, mkdir 1), a 520-byte body, a CRC over the first 536 bytes.
+//!
+//! [`fsck`] checks a superblock and log together (CRCs, paths, cross-linked
+//! or misplaced extents, free space).
 
 use thiserror::Error;
+
+pub mod fsck;
 use uuid::Uuid;
 
 /// Superblock magic (also the statfs `f_type` of a famfs mount).
@@ -520,6 +525,8 @@ pub enum LogError {
 pub struct Replay {
     /// Valid entries, in log order.
     pub entries: Vec<LogEntry>,
+    /// The slot of each of `entries`.
+    pub slots: Vec<u64>,
     /// Slots that did not decode (torn or corrupt), with the reason; they are
     /// skipped and nothing before them is lost.
     pub bad: Vec<(u64, FormatError)>,
@@ -541,29 +548,13 @@ impl<'a> Log<'a> {
 
     /// Opens an existing log in `buf`.
     pub fn open(buf: &'a mut [u8]) -> Result<Log<'a>, LogError> {
-        let header = LogHeader::decode(buf).map_err(LogError::Header)?;
-        if header.log_len != buf.len() as u64 {
-            return Err(LogError::Size {
-                got: buf.len(),
-                want: header.log_len,
-            });
-        }
-        if header.next_index > header.last_index + 1 {
-            return Err(LogError::Header(FormatError::Invalid(
-                "next index beyond the last slot",
-            )));
-        }
+        let header = check_header(buf)?;
         Ok(Log { buf, header })
     }
 
     /// The header as it stands.
     pub fn header(&self) -> LogHeader {
         self.header
-    }
-
-    fn slot(&self, i: u64) -> std::ops::Range<usize> {
-        let start = LOG_HEADER_SIZE + i as usize * LOG_ENTRY_SIZE;
-        start..start + LOG_ENTRY_SIZE
     }
 
     /// Appends an entry (its sequence number is assigned here). The entry is
@@ -579,7 +570,7 @@ impl<'a> Log<'a> {
             body,
         };
         let bytes = entry.encode().map_err(LogError::Entry)?;
-        let r = self.slot(h.next_index);
+        let r = slot_range(h.next_index);
         self.buf[r].copy_from_slice(&bytes);
         self.header.next_index += 1;
         self.header.next_seqnum += 1;
@@ -589,15 +580,52 @@ impl<'a> Log<'a> {
 
     /// Decodes every published entry; bad ones are listed and skipped.
     pub fn replay(&self) -> Replay {
-        let mut r = Replay::default();
-        for i in 0..self.header.next_index {
-            match LogEntry::decode(&self.buf[self.slot(i)]) {
-                Ok(e) => r.entries.push(e),
-                Err(e) => r.bad.push((i, e)),
-            }
-        }
-        r
+        replay_slots(self.buf, &self.header)
     }
+}
+
+/// Checks the header of the log held in `buf` (CRC, magic, size, indexes).
+pub fn check_header(buf: &[u8]) -> Result<LogHeader, LogError> {
+    let header = LogHeader::decode(buf).map_err(LogError::Header)?;
+    if header.log_len != buf.len() as u64 {
+        return Err(LogError::Size {
+            got: buf.len(),
+            want: header.log_len,
+        });
+    }
+    if header.next_index > header.last_index + 1 {
+        return Err(LogError::Header(FormatError::Invalid(
+            "next index beyond the last slot",
+        )));
+    }
+    Ok(header)
+}
+
+/// Reads a log without changing it: its header and every published entry.
+pub fn read_log(buf: &[u8]) -> Result<(LogHeader, Replay), LogError> {
+    let header = check_header(buf)?;
+    let r = replay_slots(buf, &header);
+    Ok((header, r))
+}
+
+/// Byte range of slot `i` in the log.
+pub fn slot_range(i: u64) -> std::ops::Range<usize> {
+    let start = LOG_HEADER_SIZE + i as usize * LOG_ENTRY_SIZE;
+    start..start + LOG_ENTRY_SIZE
+}
+
+fn replay_slots(buf: &[u8], header: &LogHeader) -> Replay {
+    let mut r = Replay::default();
+    for i in 0..header.next_index {
+        match LogEntry::decode(&buf[slot_range(i)]) {
+            Ok(e) => {
+                r.entries.push(e);
+                r.slots.push(i);
+            }
+            Err(e) => r.bad.push((i, e)),
+        }
+    }
+    r
 }
 
 /// The device's allocation bitmap, one bit per allocation unit, rebuilt from
@@ -667,4 +695,171 @@ impl Allocator {
     pub fn free_bytes(&self) -> u64 {
         self.used.iter().filter(|u| !**u).count() as u64 * self.unit
     }
+
+    /// The longest run of free units, in bytes (the largest file that can
+    /// still be allocated contiguously).
+    pub fn largest_free(&self) -> u64 {
+        let (mut best, mut run) = (0u64, 0u64);
+        for u in &self.used {
+            run = if *u { 0 } else { run + 1 };
+            best = best.max(run);
+        }
+        best * self.unit
+    }
+
+    /// First fit of `len` bytes (a multiple of the unit) inside the device
+    /// range `[lo, hi)`, marked used; `None` if no run there is long enough.
+    pub fn alloc_in(&mut self, len: u64, lo: u64, hi: u64) -> Option<Extent> {
+        let n = len.max(1).div_ceil(self.unit) as usize;
+        let first = lo.div_ceil(self.unit) as usize;
+        let end = ((hi / self.unit) as usize).min(self.used.len());
+        let mut run = 0;
+        for i in first..end {
+            run = if self.used[i] { 0 } else { run + 1 };
+            if run == n {
+                let start = i + 1 - n;
+                self.used[start..=i].iter_mut().for_each(|u| *u = true);
+                return Some(Extent {
+                    offset: start as u64 * self.unit,
+                    len: n as u64 * self.unit,
+                });
+            }
+        }
+        None
+    }
+
+    /// Interleaved allocation: the device is cut into `nbuckets` equal
+    /// buckets (whole units); one strip of `strip_len(size, nstrips,
+    /// chunk)` bytes is taken from each bucket in the order given by `order`
+    /// (a permutation of the bucket numbers, e.g. shuffled by the caller)
+    /// until `nstrips` strips are found. Nothing is marked if that fails.
+    pub fn alloc_interleaved(
+        &mut self,
+        size: u64,
+        nbuckets: u64,
+        nstrips: u64,
+        chunk: u64,
+        order: &[u64],
+    ) -> Result<Vec<Extent>, InterleaveError> {
+        check_interleave(self.dev_size(), nbuckets, nstrips, chunk)?;
+        let len = strip_len(size, nstrips, chunk);
+        let bucket = (self.dev_size() / nbuckets) / self.unit * self.unit;
+        let saved = self.used.clone();
+        let mut strips = Vec::new();
+        for &b in order.iter().filter(|b| **b < nbuckets) {
+            if strips.len() as u64 == nstrips {
+                break;
+            }
+            if let Some(x) = self.alloc_in(len, b * bucket, (b + 1) * bucket) {
+                strips.push(x);
+            }
+        }
+        if (strips.len() as u64) < nstrips {
+            self.used = saved;
+            return Err(InterleaveError::NoSpace {
+                found: strips.len() as u64,
+                nstrips,
+                strip_len: len,
+            });
+        }
+        Ok(strips)
+    }
+
+    /// The device size this allocator covers (whole units).
+    pub fn dev_size(&self) -> u64 {
+        self.used.len() as u64 * self.unit
+    }
+}
+
+/// Smallest bucket size for interleaved allocation (as upstream famfs).
+pub const MIN_BUCKET_SIZE: u64 = 1 << 30;
+/// Most buckets.
+pub const MAX_NBUCKETS: u64 = 64;
+
+/// Why an interleaved allocation is not possible.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum InterleaveError {
+    /// A parameter is out of range.
+    #[error("{0}")]
+    Param(String),
+    /// Too few buckets have room for a strip.
+    #[error("only {found} of {nstrips} buckets have {strip_len} contiguous free bytes")]
+    NoSpace {
+        /// Strips found.
+        found: u64,
+        /// Strips wanted.
+        nstrips: u64,
+        /// Bytes per strip.
+        strip_len: u64,
+    },
+}
+
+/// Checks interleave parameters: 1 <= nstrips <= nbuckets <= 64, strips at
+/// most 16, buckets at least 1 GiB, chunk a power of two and a multiple of
+/// the allocation unit.
+pub fn check_interleave(
+    dev_size: u64,
+    nbuckets: u64,
+    nstrips: u64,
+    chunk: u64,
+) -> Result<(), InterleaveError> {
+    let p = |m: String| Err(InterleaveError::Param(m));
+    if nbuckets == 0 || nbuckets > MAX_NBUCKETS {
+        return p(format!(
+            "nbuckets must be 1 to {MAX_NBUCKETS} (got {nbuckets})"
+        ));
+    }
+    if nstrips == 0 || nstrips > nbuckets || nstrips > MAX_STRIPS as u64 {
+        return p(format!(
+            "nstrips must be 1 to min(nbuckets, {MAX_STRIPS}) (got {nstrips} with {nbuckets} buckets)"
+        ));
+    }
+    if dev_size / nbuckets < MIN_BUCKET_SIZE {
+        return p(format!(
+            "{nbuckets} buckets of a {dev_size}-byte device are smaller than 1 GiB each"
+        ));
+    }
+    if !chunk.is_power_of_two() || chunk % ALLOC_UNIT != 0 {
+        return p(format!(
+            "chunk size must be a power of two and a multiple of 2 MiB (got {chunk})"
+        ));
+    }
+    Ok(())
+}
+
+/// Bytes of each strip of an interleaved file: the file's chunks dealt
+/// round-robin over `nstrips` strips, so each holds ceil(chunks / nstrips)
+/// chunks.
+pub fn strip_len(size: u64, nstrips: u64, chunk: u64) -> u64 {
+    let chunks = size.max(1).div_ceil(chunk);
+    chunks.div_ceil(nstrips) * chunk
+}
+
+/// Checks a path for the log: relative, at most 80 bytes, no empty, `.` or
+/// `..` component, not under the reserved `.meta` directory.
+pub fn check_relpath(p: &str) -> Result<(), String> {
+    if p.is_empty() {
+        return Err("empty path".into());
+    }
+    if p.starts_with('/') {
+        return Err(format!("'{p}' is not relative to the mount point"));
+    }
+    if p.len() > MAX_PATHLEN {
+        return Err(format!(
+            "'{p}' is {} bytes; famfs paths are at most {MAX_PATHLEN} bytes relative to the mount point",
+            p.len()
+        ));
+    }
+    if p.as_bytes().contains(&0) {
+        return Err("path contains a NUL byte".into());
+    }
+    for c in p.split('/') {
+        if c.is_empty() || c == "." || c == ".." {
+            return Err(format!("'{p}' has an empty, '.' or '..' component"));
+        }
+    }
+    if p.split('/').next() == Some(".meta") {
+        return Err(format!("'{p}' is inside the reserved .meta directory"));
+    }
+    Ok(())
 }

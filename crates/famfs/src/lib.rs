@@ -1,0 +1,10 @@
+//! famfs user space: the metadata of a famfs file system (superblock and
+//! log in the shared memory, read and written through the module's
+//! metadata files) and the commands of the `famfs` tool.
+
+pub mod fill;
+pub mod meta;
+pub mod ops;
+pub mod paths;
+pub mod session;
+pub mod sys;

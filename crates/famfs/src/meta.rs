@@ -1,0 +1,364 @@
+//! The metadata of a mounted famfs, read and written through the two
+//! metadata files the module serves: `.meta/.superblock` (device offset 0,
+//! 2 MiB) and `.meta/.log` (at the log offset). This is the only path to the
+//! metadata: on Linux 7.3 a device in `fsdev_dax` mode cannot be mapped raw.
+//!
+//! A mount also remembers which file system it instantiated: `famfs mount`
+//! (or the first `logplay`) records the superblock's UUID as the name of an
+//! empty directory `.meta/.uuid.<UUID>`. If another host later re-creates
+//! the file system (`mkfs -f`), the superblock seen through the mapping
+//! changes under us and every command refuses to go on ([`Error::Stale`]).
+
+use std::fs::{self, File, OpenOptions};
+use std::io;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use famfs_abi::{FAMFS_LOG, FAMFS_SUPERBLOCK};
+use famfs_format::{
+    read_log, slot_range, EntryBody, LogEntry, LogError, LogHeader, Replay, Superblock, ALLOC_UNIT,
+    DEFAULT_LOG_LEN, LOG_HEADER_SIZE, SUPERBLOCK_REGION, SUPERBLOCK_SIZE,
+};
+use uuid::Uuid;
+
+use crate::sys;
+
+/// Where the host's identity is kept (as upstream famfs does).
+pub const SYSTEM_UUID_FILE: &str = "/opt/famfs/system_uuid";
+
+/// Metadata errors with their own exit paths and messages.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The superblock is missing or corrupt.
+    #[error("no valid famfs superblock: {0}")]
+    Superblock(String),
+    /// The log header is unusable.
+    #[error("the metadata log is unusable: {0}")]
+    Log(LogError),
+    /// The file system mounted here was re-created by someone.
+    #[error(
+        "the famfs file system mounted at {mpt} (uuid {mounted}) is gone: the device now holds \
+         file system {now} (re-created with mkfs). Nothing was instantiated; unmount and mount \
+         again to use the new file system"
+    )]
+    Stale {
+        /// Mount point.
+        mpt: String,
+        /// The UUID this mount instantiated.
+        mounted: Uuid,
+        /// The UUID the superblock has now.
+        now: Uuid,
+    },
+    /// A client tried to change the metadata.
+    #[error(
+        "this host (system uuid {host}) is a client of this file system; only its master \
+         ({master}) can change the metadata"
+    )]
+    NotMaster {
+        /// This host.
+        host: Uuid,
+        /// The file system's master.
+        master: Uuid,
+    },
+    /// Every log slot is used.
+    #[error("the metadata log is full ({0} entries); nothing was changed")]
+    LogFull(u64),
+    /// I/O on a metadata file.
+    #[error("{what}: {err}")]
+    Io {
+        /// What was being done.
+        what: String,
+        /// The error.
+        err: io::Error,
+    },
+}
+
+fn io_err(what: impl Into<String>) -> impl FnOnce(io::Error) -> Error {
+    let what = what.into();
+    move |err| Error::Io { what, err }
+}
+
+/// This host's system UUID, created (as a random UUID) on first use.
+pub fn system_uuid() -> Result<Uuid, Error> {
+    let path = Path::new(SYSTEM_UUID_FILE);
+    match fs::read_to_string(path) {
+        Ok(s) => Uuid::parse_str(s.trim()).map_err(|e| Error::Io {
+            what: format!("{SYSTEM_UUID_FILE}: not a UUID"),
+            err: io::Error::new(io::ErrorKind::InvalidData, e),
+        }),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            let dir = path.parent().expect("has a parent");
+            fs::create_dir_all(dir).map_err(io_err(format!("create {}", dir.display())))?;
+            let _ = fs::set_permissions(dir, fs::Permissions::from_mode(0o755));
+            let u = Uuid::new_v4();
+            // Write then rename, so a reader never sees half a UUID.
+            let tmp = dir.join(format!(".system_uuid.{}", std::process::id()));
+            fs::write(&tmp, format!("{u}\n"))
+                .map_err(io_err(format!("write {}", tmp.display())))?;
+            fs::rename(&tmp, path).map_err(io_err(format!("create {SYSTEM_UUID_FILE}")))?;
+            // Another process may have won the race: use what is there.
+            system_uuid()
+        }
+        Err(e) => Err(Error::Io {
+            what: format!("read {SYSTEM_UUID_FILE}"),
+            err: e,
+        }),
+    }
+}
+
+/// The metadata directory of a mount.
+pub fn meta_dir(mpt: &Path) -> PathBuf {
+    mpt.join(".meta")
+}
+
+fn uuid_marker(mpt: &Path, u: &Uuid) -> PathBuf {
+    meta_dir(mpt).join(format!(".uuid.{u}"))
+}
+
+/// Reads and checks the superblock through a mapping of `.meta/.superblock`.
+pub fn read_superblock(sb_file: &File) -> Result<Superblock, Error> {
+    let m = sys::map_ro(sb_file).map_err(io_err("map .meta/.superblock"))?;
+    let bytes = &m[..SUPERBLOCK_SIZE];
+    sys::cache_flush(bytes);
+    let copy = bytes.to_vec();
+    Superblock::decode(&copy).map_err(|e| Error::Superblock(e.to_string()))
+}
+
+/// Checks that a superblock describes a usable layout on a device of
+/// `dev_size` bytes.
+pub fn check_layout(sb: &Superblock, dev_size: u64) -> Result<(), Error> {
+    let bad = |m: String| Err(Error::Superblock(m));
+    if sb.log_offset != SUPERBLOCK_REGION {
+        return bad(format!("log offset {:#x}, expected 2 MiB", sb.log_offset));
+    }
+    if sb.log_len < DEFAULT_LOG_LEN || !sb.log_len.is_power_of_two() {
+        return bad(format!(
+            "log length {:#x} is not a power of two of at least 8 MiB",
+            sb.log_len
+        ));
+    }
+    if sb.alloc_unit != ALLOC_UNIT {
+        return bad(format!(
+            "allocation unit {:#x}, expected 2 MiB",
+            sb.alloc_unit
+        ));
+    }
+    if sb.log_offset + sb.log_len > dev_size {
+        return bad(format!(
+            "the log ends at {:#x}, beyond the {dev_size}-byte device",
+            sb.log_offset + sb.log_len
+        ));
+    }
+    Ok(())
+}
+
+fn create_meta_file(path: &Path, mode: u32) -> Result<File, Error> {
+    let f = sys::create_ro(path, 0o600)
+        .map_err(io_err(format!("create {}", path.display())))?;
+    f.set_permissions(fs::Permissions::from_mode(mode))
+        .map_err(io_err(format!("chmod {}", path.display())))?;
+    Ok(f)
+}
+
+/// What `mkmeta` found.
+pub struct Meta {
+    /// The superblock.
+    pub sb: Superblock,
+    /// True when this host is the file system's master.
+    pub master: bool,
+    /// Device size (from the module).
+    pub dev_size: u64,
+}
+
+/// Creates the metadata files of a fresh mount (`.meta/.superblock`, then,
+/// when the superblock is valid, `.meta/.log` and the UUID marker); on an
+/// existing `.meta` just reads the superblock. The log is 0644 on the master
+/// and 0444 on clients.
+pub fn mkmeta(mpt: &Path) -> Result<Meta, Error> {
+    let (_, dev_size, _) = sys::statfs(mpt).map_err(io_err(format!("statfs {}", mpt.display())))?;
+    let dir = meta_dir(mpt);
+    let sbp = dir.join(".superblock");
+    if !dir.exists() {
+        fs::create_dir(&dir).map_err(io_err(format!("mkdir {}", dir.display())))?;
+        let _ = fs::set_permissions(&dir, fs::Permissions::from_mode(0o755));
+    }
+    if !sbp.exists() {
+        let f = create_meta_file(&sbp, 0o444)?;
+        sys::map_create_meta(&f, FAMFS_SUPERBLOCK, 0, SUPERBLOCK_REGION)
+            .map_err(io_err("map .meta/.superblock (FAMFSIOC_MAP_CREATE)"))?;
+    }
+    let f = File::open(&sbp).map_err(io_err(format!("open {}", sbp.display())))?;
+    let sb = read_superblock(&f)?;
+    check_layout(&sb, dev_size)?;
+    let host = system_uuid()?;
+    let master = host == sb.system_uuid;
+    let logp = dir.join(".log");
+    if !logp.exists() {
+        let f = create_meta_file(&logp, if master { 0o644 } else { 0o444 })?;
+        sys::map_create_meta(&f, FAMFS_LOG, sb.log_offset, sb.log_len)
+            .map_err(io_err("map .meta/.log (FAMFSIOC_MAP_CREATE)"))?;
+    }
+    let has_marker = fs::read_dir(&dir)
+        .map_err(io_err(format!("read {}", dir.display())))?
+        .flatten()
+        .any(|e| e.file_name().to_string_lossy().starts_with(".uuid."));
+    if !has_marker {
+        let m = uuid_marker(mpt, &sb.fs_uuid);
+        fs::create_dir(&m).map_err(io_err(format!("mkdir {}", m.display())))?;
+    }
+    Ok(Meta {
+        sb,
+        master,
+        dev_size,
+    })
+}
+
+/// An open famfs mount: its superblock and its log file.
+pub struct Fs {
+    /// Mount point.
+    pub mpt: PathBuf,
+    /// Superblock (checked, and not stale).
+    pub sb: Superblock,
+    /// Device size.
+    pub dev_size: u64,
+    /// This host is the master.
+    pub master: bool,
+    /// This host's system UUID.
+    pub host: Uuid,
+    log: File,
+    writable: bool,
+}
+
+impl Fs {
+    /// Opens the metadata of the famfs mounted at `mpt` (creating the
+    /// metadata files if the mount has none yet), refusing a mount whose
+    /// file system was re-created. `write` asks for the master's right to
+    /// append to the log.
+    pub fn open(mpt: &Path, write: bool) -> Result<Fs, Error> {
+        let meta = mkmeta(mpt)?;
+        let marker = uuid_marker(mpt, &meta.sb.fs_uuid);
+        if !marker.exists() {
+            let mounted = fs::read_dir(meta_dir(mpt))
+                .ok()
+                .into_iter()
+                .flatten()
+                .flatten()
+                .find_map(|e| {
+                    let n = e.file_name().to_string_lossy().into_owned();
+                    n.strip_prefix(".uuid.")
+                        .and_then(|u| Uuid::parse_str(u).ok())
+                })
+                .unwrap_or_default();
+            return Err(Error::Stale {
+                mpt: mpt.display().to_string(),
+                mounted,
+                now: meta.sb.fs_uuid,
+            });
+        }
+        let host = system_uuid()?;
+        if write && !meta.master {
+            return Err(Error::NotMaster {
+                host,
+                master: meta.sb.system_uuid,
+            });
+        }
+        let logp = meta_dir(mpt).join(".log");
+        let log = OpenOptions::new()
+            .read(true)
+            .write(write)
+            .open(&logp)
+            .map_err(io_err(format!("open {}", logp.display())))?;
+        Ok(Fs {
+            mpt: mpt.to_path_buf(),
+            sb: meta.sb,
+            dev_size: meta.dev_size,
+            master: meta.master,
+            host,
+            log,
+            writable: write,
+        })
+    }
+
+    /// Serialises metadata changes on this host (`flock` on `.meta/.log`)
+    /// until the `Fs` is dropped.
+    pub fn lock(&self) -> Result<(), Error> {
+        sys::flock_exclusive(&self.log).map_err(io_err("lock .meta/.log"))
+    }
+
+    /// Reads the log: header and every published entry (bad ones listed).
+    pub fn read_log(&self) -> Result<(LogHeader, Replay), Error> {
+        let m = sys::map_ro(&self.log).map_err(io_err("map .meta/.log"))?;
+        sys::cache_flush(&m[..LOG_HEADER_SIZE]);
+        // A copy, so that what is checked is what is decoded even if another
+        // host writes meanwhile.
+        let mut copy = vec![0u8; m.len()];
+        copy[..LOG_HEADER_SIZE].copy_from_slice(&m[..LOG_HEADER_SIZE]);
+        let h = LogHeader::decode(&copy).map_err(|e| Error::Log(LogError::Header(e)))?;
+        let end = slot_range(h.next_index.min(h.last_index + 1))
+            .start
+            .min(m.len());
+        sys::cache_flush(&m[LOG_HEADER_SIZE..end]);
+        copy[LOG_HEADER_SIZE..end].copy_from_slice(&m[LOG_HEADER_SIZE..end]);
+        read_log(&copy).map_err(Error::Log)
+    }
+
+    /// Appends one entry (master only; take [`Fs::lock`] first). The entry
+    /// is written and flushed before the header that publishes it.
+    pub fn append(&self, body: EntryBody) -> Result<LogEntry, Error> {
+        assert!(self.writable, "append needs Fs::open(.., true)");
+        let mut m = sys::map_rw(&self.log).map_err(io_err("map .meta/.log"))?;
+        sys::cache_flush(&m[..LOG_HEADER_SIZE]);
+        let mut h = LogHeader::decode(&m[..LOG_HEADER_SIZE])
+            .map_err(|e| Error::Log(LogError::Header(e)))?;
+        if h.next_index > h.last_index {
+            return Err(Error::LogFull(h.last_index + 1));
+        }
+        let entry = LogEntry {
+            seqnum: h.next_seqnum,
+            body,
+        };
+        let bytes = entry.encode().map_err(|e| Error::Log(LogError::Entry(e)))?;
+        let r = slot_range(h.next_index);
+        if crash_point() == Some(CrashPoint::MidAppend) {
+            // Test hook: die with half of the entry written, header untouched.
+            m[r.start..r.start + bytes.len() / 2].copy_from_slice(&bytes[..bytes.len() / 2]);
+            sys::cache_flush(&m[r.clone()]);
+            eprintln!("famfs: FAMFS_TEST_CRASH=mid-append: aborting inside the append");
+            std::process::abort();
+        }
+        m[r.clone()].copy_from_slice(&bytes);
+        sys::cache_flush(&m[r]);
+        h.next_index += 1;
+        h.next_seqnum += 1;
+        m[..LOG_HEADER_SIZE].copy_from_slice(&h.encode());
+        sys::cache_flush(&m[..LOG_HEADER_SIZE]);
+        Ok(entry)
+    }
+
+    /// Slots left in the log.
+    pub fn log_room(&self) -> Result<u64, Error> {
+        let m = sys::map_ro(&self.log).map_err(io_err("map .meta/.log"))?;
+        sys::cache_flush(&m[..LOG_HEADER_SIZE]);
+        let h = LogHeader::decode(&m[..LOG_HEADER_SIZE])
+            .map_err(|e| Error::Log(LogError::Header(e)))?;
+        Ok((h.last_index + 1).saturating_sub(h.next_index))
+    }
+}
+
+/// Test hooks that simulate a crash (environment `FAMFS_TEST_CRASH`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CrashPoint {
+    /// Abort with half of a log entry written and the header not updated.
+    MidAppend,
+    /// Abort after an append, before the file is instantiated.
+    AfterAppend,
+}
+
+/// The crash point requested for this process, if any.
+pub fn crash_point() -> Option<CrashPoint> {
+    match std::env::var("FAMFS_TEST_CRASH").as_deref() {
+        Ok("mid-append") => Some(CrashPoint::MidAppend),
+        Ok("after-append") => Some(CrashPoint::AfterAppend),
+        _ => None,
+    }
+}

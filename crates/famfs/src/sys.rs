@@ -1,0 +1,308 @@
+//! The thin layer over the system calls famfs needs: the famfs ioctls,
+//! mount/umount, statfs, flock, fchown, and cache flushes. Every `unsafe`
+//! block of the crate is here.
+
+use std::ffi::CString;
+use std::fs::File;
+use std::io;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::io::AsRawFd;
+use std::path::Path;
+
+use famfs_abi::*;
+use famfs_format::{Extent, FileMap};
+
+/// `f_type` of a mounted famfs.
+pub const FAMFS_MAGIC: i64 = 0x87b2_82ff;
+
+fn cpath(p: &Path) -> io::Result<CString> {
+    CString::new(p.as_os_str().as_bytes())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains a NUL byte"))
+}
+
+fn check(r: libc::c_int) -> io::Result<()> {
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+/// `statfs(2)`: (f_type, total bytes, free bytes).
+pub fn statfs(p: &Path) -> io::Result<(i64, u64, u64)> {
+    let c = cpath(p)?;
+    let mut s = std::mem::MaybeUninit::<libc::statfs>::zeroed();
+    // SAFETY: `c` is a NUL-terminated path and `s` a buffer of the right
+    // type; statfs fills it or fails.
+    check(unsafe { libc::statfs(c.as_ptr(), s.as_mut_ptr()) })?;
+    // SAFETY: statfs succeeded, so the buffer is initialised (and it was
+    // zeroed before, so every field is valid anyway).
+    let s = unsafe { s.assume_init() };
+    let bsize = s.f_frsize as u64;
+    Ok((s.f_type, s.f_blocks * bsize, s.f_bfree * bsize))
+}
+
+/// True when `p` is on a famfs mount.
+pub fn is_famfs(p: &Path) -> bool {
+    matches!(statfs(p), Ok((t, _, _)) if t == FAMFS_MAGIC)
+}
+
+/// Mounts the famfs on `dev` at `target` (`mount -t famfs dev target`).
+pub fn mount_famfs(dev: &Path, target: &Path, read_only: bool) -> io::Result<()> {
+    let (d, t) = (cpath(dev)?, cpath(target)?);
+    let flags = if read_only { libc::MS_RDONLY } else { 0 };
+    // SAFETY: all strings are NUL-terminated and outlive the call; no data.
+    check(unsafe {
+        libc::mount(
+            d.as_ptr(),
+            t.as_ptr(),
+            c"famfs".as_ptr(),
+            flags,
+            std::ptr::null(),
+        )
+    })
+}
+
+/// Unmounts `target`.
+pub fn umount(target: &Path) -> io::Result<()> {
+    let t = cpath(target)?;
+    // SAFETY: `t` is a NUL-terminated path.
+    check(unsafe { libc::umount2(t.as_ptr(), 0) })
+}
+
+/// Takes an exclusive `flock` on `f`, waiting for it; it is released when
+/// the file is closed.
+pub fn flock_exclusive(f: &File) -> io::Result<()> {
+    loop {
+        // SAFETY: flock on an open descriptor; no memory is passed.
+        match check(unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) }) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            r => return r,
+        }
+    }
+}
+
+/// Creates a new file (`O_CREAT | O_EXCL`) opened read-only: a famfs file
+/// without write permission cannot be opened for writing, not even by its
+/// creator, and a read-only descriptor is all the map ioctls need.
+pub fn create_ro(p: &Path, mode: u32) -> io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_CREAT | libc::O_EXCL)
+        .mode(mode)
+        .open(p)
+}
+
+/// `fchown(2)`.
+pub fn fchown(f: &File, uid: u32, gid: u32) -> io::Result<()> {
+    // SAFETY: fchown on an open descriptor; no memory is passed.
+    check(unsafe { libc::fchown(f.as_raw_fd(), uid, gid) })
+}
+
+/// `lchown(2)`.
+pub fn lchown(p: &Path, uid: u32, gid: u32) -> io::Result<()> {
+    let c = cpath(p)?;
+    // SAFETY: `c` is a NUL-terminated path.
+    check(unsafe { libc::lchown(c.as_ptr(), uid, gid) })
+}
+
+/// The caller's effective uid and gid.
+pub fn ids() -> (u32, u32) {
+    // SAFETY: geteuid/getegid cannot fail and take no arguments.
+    unsafe { (libc::geteuid(), libc::getegid()) }
+}
+
+/// The errno name of an I/O error (for messages and tests).
+pub fn errno_name(e: &io::Error) -> &'static str {
+    match e.raw_os_error().unwrap_or(0) {
+        libc::EPERM => "EPERM",
+        libc::ENOENT => "ENOENT",
+        libc::EIO => "EIO",
+        libc::ENXIO => "ENXIO",
+        libc::E2BIG => "E2BIG",
+        libc::EACCES => "EACCES",
+        libc::EFAULT => "EFAULT",
+        libc::EBUSY => "EBUSY",
+        libc::EEXIST => "EEXIST",
+        libc::ENODEV => "ENODEV",
+        libc::ENOTBLK => "ENOTBLK",
+        libc::EINVAL => "EINVAL",
+        libc::ENOTTY => "ENOTTY",
+        libc::ENOSPC => "ENOSPC",
+        libc::EROFS => "EROFS",
+        libc::ENODATA => "ENODATA",
+        libc::EOPNOTSUPP => "EOPNOTSUPP",
+        _ => "E?",
+    }
+}
+
+fn ioctl<T>(f: &File, cmd: u32, arg: *mut T) -> io::Result<()> {
+    // SAFETY: every caller passes a pointer to a live structure of the type
+    // and size that `cmd` encodes; the kernel reads or fills only that.
+    check(unsafe { libc::ioctl(f.as_raw_fd(), cmd as libc::c_ulong, arg) })
+}
+
+/// `FAMFSIOC_NOP`: succeeds only on a famfs file.
+pub fn nop(f: &File) -> io::Result<()> {
+    ioctl(f, FAMFSIOC_NOP, std::ptr::null_mut::<u8>())
+}
+
+/// Gives a metadata file (superblock or log) its one extent with the v1
+/// `FAMFSIOC_MAP_CREATE`, as upstream famfs does.
+pub fn map_create_meta(f: &File, file_type: u32, offset: u64, len: u64) -> io::Result<()> {
+    let mut m = FamfsIocMap {
+        extent_type: SIMPLE_DAX_EXTENT,
+        file_type,
+        file_size: len,
+        ext_list_count: 1,
+        ..Default::default()
+    };
+    m.ext_list[0] = FamfsExtent { offset, len };
+    ioctl(f, FAMFSIOC_MAP_CREATE, &raw mut m)
+}
+
+fn simple(x: &[Extent]) -> Vec<FamfsIocSimpleExtent> {
+    x.iter()
+        .map(|e| FamfsIocSimpleExtent {
+            devindex: 0,
+            offset: e.offset,
+            len: e.len,
+        })
+        .collect()
+}
+
+/// Gives a regular file its map with `FAMFSIOC_MAP_CREATE_V2`.
+pub fn map_create(f: &File, size: u64, map: &FileMap) -> io::Result<()> {
+    match map {
+        FileMap::Simple(x) => {
+            let ext = simple(x);
+            let mut m = FamfsIocFmap {
+                fioc_file_size: size,
+                fioc_file_type: FAMFS_REG,
+                fioc_ext_type: FAMFS_IOC_EXT_SIMPLE,
+                fioc_count: ext.len() as u32,
+                _pad: 0,
+                fioc_ptr: ext.as_ptr().cast(),
+            };
+            ioctl(f, FAMFSIOC_MAP_CREATE_V2, &raw mut m)
+        }
+        FileMap::Interleaved { chunk_size, strips } => {
+            let s = simple(strips);
+            let ie = FamfsIocInterleavedExt {
+                ie_nstrips: s.len() as u64,
+                ie_chunk_size: *chunk_size,
+                ie_nbytes: size,
+                ie_strips: s.as_ptr(),
+            };
+            let mut m = FamfsIocFmap {
+                fioc_file_size: size,
+                fioc_file_type: FAMFS_REG,
+                fioc_ext_type: FAMFS_IOC_EXT_INTERLEAVE,
+                fioc_count: 1,
+                _pad: 0,
+                fioc_ptr: (&raw const ie).cast(),
+            };
+            ioctl(f, FAMFSIOC_MAP_CREATE_V2, &raw mut m)
+        }
+    }
+}
+
+/// A file's map as the kernel holds it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KernelMap {
+    /// File size.
+    pub size: u64,
+    /// File type (regular 0, superblock 1, log 2).
+    pub file_type: u32,
+    /// Where the bytes are.
+    pub map: FileMap,
+}
+
+/// `FAMFSIOC_MAP_GET_V2`. ENODATA means the file has no map.
+pub fn map_get(f: &File) -> io::Result<KernelMap> {
+    let mut g = FamfsIocGetFmap {
+        iocmap: FamfsIocFmap {
+            fioc_file_size: 0,
+            fioc_file_type: 0,
+            fioc_ext_type: 0,
+            fioc_count: 0,
+            _pad: 0,
+            fioc_ptr: std::ptr::null(),
+        },
+        body: [0; 52],
+    };
+    ioctl(f, FAMFSIOC_MAP_GET_V2, &raw mut g)?;
+    let h = g.iocmap;
+    let ext = |w: usize| Extent {
+        offset: g.body[w + 1],
+        len: g.body[w + 2],
+    };
+    let bad = || {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            "kernel returned a malformed map",
+        )
+    };
+    let map = if h.fioc_ext_type == FAMFS_IOC_EXT_SIMPLE {
+        let n = h.fioc_count as usize;
+        if n > FAMFS_MAX_EXTENTS {
+            return Err(bad());
+        }
+        FileMap::Simple((0..n).map(|i| ext(3 * i)).collect())
+    } else {
+        let n = g.body[0] as usize;
+        if n > FAMFS_MAX_STRIPS {
+            return Err(bad());
+        }
+        FileMap::Interleaved {
+            chunk_size: g.body[1],
+            strips: (0..n).map(|i| ext(4 + 3 * i)).collect(),
+        }
+    };
+    Ok(KernelMap {
+        size: h.fioc_file_size,
+        file_type: h.fioc_file_type,
+        map,
+    })
+}
+
+/// Writes back and invalidates the CPU cache lines of `bytes`, then fences,
+/// so that other hosts sharing the memory see what this host wrote, and this
+/// host re-reads what others wrote (for memory that is not cache-coherent
+/// between hosts). Elsewhere than x86-64 this is only a fence.
+pub fn cache_flush(bytes: &[u8]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        const LINE: usize = 64;
+        let start = bytes.as_ptr() as usize & !(LINE - 1);
+        let end = bytes.as_ptr() as usize + bytes.len();
+        let mut a = start;
+        while a < end {
+            // SAFETY: clflush takes any address in a mapped page; every line
+            // visited overlaps `bytes`, which is mapped for the whole call.
+            unsafe { core::arch::x86_64::_mm_clflush(a as *const u8) };
+            a += LINE;
+        }
+        // SAFETY: sfence has no operands and no preconditions.
+        unsafe { core::arch::x86_64::_mm_sfence() };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    std::sync::atomic::fence(std::sync::atomic::Ordering::SeqCst);
+}
+
+/// Maps a whole file shared, read-only.
+pub fn map_ro(f: &File) -> io::Result<memmap2::Mmap> {
+    // SAFETY: a famfs file cannot change size while mapped (a size change
+    // makes it invalid and the kernel then refuses faults with SIGBUS, it
+    // never shrinks the mapping under us); its bytes may change (that is
+    // the point of shared memory), which is why the metadata code copies
+    // and checks (CRC) what it reads instead of trusting references.
+    unsafe { memmap2::MmapOptions::new().map(f) }
+}
+
+/// Maps a whole file shared, read-write.
+pub fn map_rw(f: &File) -> io::Result<memmap2::MmapMut> {
+    // SAFETY: as for `map_ro`.
+    unsafe { memmap2::MmapOptions::new().map_mut(f) }
+}
