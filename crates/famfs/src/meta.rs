@@ -225,8 +225,24 @@ pub struct Fs {
     pub master: bool,
     /// This host's system UUID.
     pub host: Uuid,
+    /// Held open for the lock.
     log: File,
-    writable: bool,
+    map: LogMap,
+}
+
+/// The log file's mapping.
+enum LogMap {
+    Ro(memmap2::Mmap),
+    Rw(memmap2::MmapMut),
+}
+
+impl LogMap {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            LogMap::Ro(m) => m,
+            LogMap::Rw(m) => m,
+        }
+    }
 }
 
 impl Fs {
@@ -268,6 +284,11 @@ impl Fs {
             .write(write)
             .open(&logp)
             .map_err(io_err(format!("open {}", logp.display())))?;
+        let map = if write {
+            LogMap::Rw(sys::map_rw(&log).map_err(io_err("map .meta/.log"))?)
+        } else {
+            LogMap::Ro(sys::map_ro(&log).map_err(io_err("map .meta/.log"))?)
+        };
         Ok(Fs {
             mpt: mpt.to_path_buf(),
             sb: meta.sb,
@@ -275,7 +296,7 @@ impl Fs {
             master: meta.master,
             host,
             log,
-            writable: write,
+            map,
         })
     }
 
@@ -287,7 +308,7 @@ impl Fs {
 
     /// Reads the log: header and every published entry (bad ones listed).
     pub fn read_log(&self) -> Result<(LogHeader, Replay), Error> {
-        let m = sys::map_ro(&self.log).map_err(io_err("map .meta/.log"))?;
+        let m = self.map.bytes();
         sys::cache_flush(&m[..LOG_HEADER_SIZE]);
         // A copy, so that what is checked is what is decoded even if another
         // host writes meanwhile.
@@ -304,9 +325,10 @@ impl Fs {
 
     /// Appends one entry (master only; take [`Fs::lock`] first). The entry
     /// is written and flushed before the header that publishes it.
-    pub fn append(&self, body: EntryBody) -> Result<LogEntry, Error> {
-        assert!(self.writable, "append needs Fs::open(.., true)");
-        let mut m = sys::map_rw(&self.log).map_err(io_err("map .meta/.log"))?;
+    pub fn append(&mut self, body: EntryBody) -> Result<LogEntry, Error> {
+        let LogMap::Rw(m) = &mut self.map else {
+            panic!("Fs::append needs Fs::open(.., true)");
+        };
         sys::cache_flush(&m[..LOG_HEADER_SIZE]);
         let mut h = LogHeader::decode(&m[..LOG_HEADER_SIZE])
             .map_err(|e| Error::Log(LogError::Header(e)))?;
@@ -337,7 +359,7 @@ impl Fs {
 
     /// Slots left in the log.
     pub fn log_room(&self) -> Result<u64, Error> {
-        let m = sys::map_ro(&self.log).map_err(io_err("map .meta/.log"))?;
+        let m = self.map.bytes();
         sys::cache_flush(&m[..LOG_HEADER_SIZE]);
         let h = LogHeader::decode(&m[..LOG_HEADER_SIZE])
             .map_err(|e| Error::Log(LogError::Header(e)))?;

@@ -449,8 +449,9 @@ impl Owner {
 fn one_mount(files: &[PathBuf]) -> Result<(Mount, Vec<String>)> {
     let mut mount: Option<Mount> = None;
     let mut rels = Vec::new();
+    let table = paths::mounts()?;
     for f in files {
-        let (m, rel) = paths::resolve(f)?;
+        let (m, rel) = paths::resolve_in(&table, f)?;
         if rel.is_empty() {
             bail!("{} is the mount point itself", f.display());
         }

@@ -118,9 +118,14 @@ pub fn absolute(p: &Path) -> Result<PathBuf> {
 /// Resolves a user path (which need not exist) to its famfs mount and its
 /// path relative to the mount point ("" for the mount point itself).
 pub fn resolve(p: &Path) -> Result<(Mount, String)> {
+    resolve_in(&mounts()?, p)
+}
+
+/// [`resolve`] against a given mount table.
+pub fn resolve_in(mounts: &[Mount], p: &Path) -> Result<(Mount, String)> {
     let abs = absolute(p)?;
-    let best = mounts()?
-        .into_iter()
+    let best = mounts
+        .iter()
         .filter(|m| abs.starts_with(&m.mpt))
         .max_by_key(|m| m.mpt.as_os_str().len())
         .ok_or_else(|| anyhow!("{} is not in a famfs file system", p.display()))?;
@@ -128,7 +133,7 @@ pub fn resolve(p: &Path) -> Result<(Mount, String)> {
     if rel.split('/').next() == Some(".meta") {
         bail!("{}: .meta is reserved for famfs metadata", p.display());
     }
-    Ok((best, rel))
+    Ok((best.clone(), rel))
 }
 
 #[cfg(test)]
