@@ -153,8 +153,7 @@ pub fn check_layout(sb: &Superblock, dev_size: u64) -> Result<(), Error> {
 }
 
 fn create_meta_file(path: &Path, mode: u32) -> Result<File, Error> {
-    let f = sys::create_ro(path, 0o600)
-        .map_err(io_err(format!("create {}", path.display())))?;
+    let f = sys::create_ro(path, 0o600).map_err(io_err(format!("create {}", path.display())))?;
     f.set_permissions(fs::Permissions::from_mode(mode))
         .map_err(io_err(format!("chmod {}", path.display())))?;
     Ok(f)

@@ -4,7 +4,6 @@ use std::path::{Component, Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
 
-
 /// A mounted famfs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Mount {

@@ -254,8 +254,7 @@ pub fn instantiate(
     gid: u32,
     map: &FileMap,
 ) -> Result<File> {
-    let f = sys::create_ro(path, 0o600)
-        .with_context(|| format!("create {}", path.display()))?;
+    let f = sys::create_ro(path, 0o600).with_context(|| format!("create {}", path.display()))?;
     let r = sys::fchown(&f, uid, gid)
         .context("chown")
         .and_then(|_| {
