@@ -5,7 +5,9 @@
 #   make [KDIR=<built kernel tree>]    build famfs.ko
 #   make modules_install               install it into KDIR's module directory
 #   make check                         every test (host, module, KUnit, guests)
-#   make demo                          a first look in an emulated guest
+#   make demo                          two emulated hosts sharing files
+#   make tools                         build the famfs tool (release)
+#   make install-tools [PREFIX=...]    install famfs and mkfs.famfs
 #   make clean
 #
 # Without KDIR the test kernel built by scripts/kernel.sh is used (it is built
@@ -24,7 +26,7 @@ export LIBCLANG_PATH
 KDIR_REAL = $(realpath $(KDIR))
 KMAKE = $(MAKE) -C $(KDIR_REAL) M=$(CURDIR) RUSTC=$(RUSTC) BINDGEN=$(BINDGEN)
 
-.PHONY: default modules modules_install clippy clean check demo bench kernel deps rustfmt rustfmt-check
+.PHONY: default modules modules_install clippy clean check demo bench kernel deps rustfmt rustfmt-check tools install-tools
 
 default: modules
 
@@ -55,6 +57,17 @@ rustfmt:
 
 rustfmt-check:
 	/usr/bin/rustfmt --check --config-path .rustfmt.toml $(RUST_SOURCES)
+
+# The user-space tools (famfs, and mkfs.famfs as another name for it).
+PREFIX ?= /usr/local
+CARGO_TARGET_DIR ?= $(FAMFS_CACHE)/cargo-target
+
+tools:
+	CARGO_TARGET_DIR=$(CARGO_TARGET_DIR) cargo build --release --locked -p famfs -p famfs-maptool
+
+install-tools: tools
+	install -D -m 0755 $(CARGO_TARGET_DIR)/release/famfs $(DESTDIR)$(PREFIX)/sbin/famfs
+	ln -sf famfs $(DESTDIR)$(PREFIX)/sbin/mkfs.famfs
 
 check:
 	tests/run-all
