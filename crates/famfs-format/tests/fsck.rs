@@ -173,7 +173,7 @@ fn interleave_parameters() {
     assert!(check_interleave(dev, 2, 2, 3 * MIB).is_err());
     assert!(check_interleave(dev, 2, 2, MIB).is_err());
     assert!(check_interleave(64 * GIB, 64, 17, 2 * MIB).is_err()); // > 16 strips
-    // 5 chunks of 2 MiB over 2 strips: 3 chunks per strip.
+                                                                   // 5 chunks of 2 MiB over 2 strips: 3 chunks per strip.
     assert_eq!(strip_len(9 * MIB, 2, 2 * MIB), 6 * MIB);
     assert_eq!(strip_len(1, 4, 4 * MIB), 4 * MIB);
 }
@@ -202,8 +202,13 @@ fn a_failed_interleaved_allocation_takes_nothing() {
     // Fill bucket 1 completely.
     a.mark(GIB, GIB);
     let free = a.free_bytes();
-    let e = a.alloc_interleaved(8 * MIB, 2, 2, 2 * MIB, &[0, 1]).unwrap_err();
-    assert!(matches!(e, InterleaveError::NoSpace { found: 1, .. }), "{e}");
+    let e = a
+        .alloc_interleaved(8 * MIB, 2, 2, 2 * MIB, &[0, 1])
+        .unwrap_err();
+    assert!(
+        matches!(e, InterleaveError::NoSpace { found: 1, .. }),
+        "{e}"
+    );
     assert_eq!(a.free_bytes(), free);
 }
 

@@ -1,13 +1,15 @@
-//! The thin layer over the system calls famfs needs: the famfs ioctls,
-//! mount/umount, statfs, flock, fchown, and cache flushes. Every `unsafe`
-//! block of the crate is here.
+//! The thin layer over the system calls famfs needs: mount/umount, statfs,
+//! flock and ownership through rustix and std, and, with `unsafe`, the famfs
+//! ioctls, mappings and cache flushes. Every `unsafe` block of the crate is
+//! here.
 
-use std::ffi::CString;
 use std::fs::File;
 use std::io;
-use std::os::unix::ffi::OsStrExt;
 use std::os::unix::io::AsRawFd;
 use std::path::Path;
+
+use rustix::fs::FlockOperation;
+use rustix::mount::{MountFlags, UnmountFlags};
 
 use famfs_abi::*;
 use famfs_format::{Extent, FileMap};
@@ -15,29 +17,9 @@ use famfs_format::{Extent, FileMap};
 /// `f_type` of a mounted famfs.
 pub const FAMFS_MAGIC: i64 = 0x87b2_82ff;
 
-fn cpath(p: &Path) -> io::Result<CString> {
-    CString::new(p.as_os_str().as_bytes())
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains a NUL byte"))
-}
-
-fn check(r: libc::c_int) -> io::Result<()> {
-    if r < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(())
-    }
-}
-
 /// `statfs(2)`: (f_type, total bytes, free bytes).
 pub fn statfs(p: &Path) -> io::Result<(i64, u64, u64)> {
-    let c = cpath(p)?;
-    let mut s = std::mem::MaybeUninit::<libc::statfs>::zeroed();
-    // SAFETY: `c` is a NUL-terminated path and `s` a buffer of the right
-    // type; statfs fills it or fails.
-    check(unsafe { libc::statfs(c.as_ptr(), s.as_mut_ptr()) })?;
-    // SAFETY: statfs succeeded, so the buffer is initialised (and it was
-    // zeroed before, so every field is valid anyway).
-    let s = unsafe { s.assume_init() };
+    let s = rustix::fs::statfs(p)?;
     let bsize = s.f_frsize as u64;
     Ok((s.f_type, s.f_blocks * bsize, s.f_bfree * bsize))
 }
@@ -49,35 +31,28 @@ pub fn is_famfs(p: &Path) -> bool {
 
 /// Mounts the famfs on `dev` at `target` (`mount -t famfs dev target`).
 pub fn mount_famfs(dev: &Path, target: &Path, read_only: bool) -> io::Result<()> {
-    let (d, t) = (cpath(dev)?, cpath(target)?);
-    let flags = if read_only { libc::MS_RDONLY } else { 0 };
-    // SAFETY: all strings are NUL-terminated and outlive the call; no data.
-    check(unsafe {
-        libc::mount(
-            d.as_ptr(),
-            t.as_ptr(),
-            c"famfs".as_ptr(),
-            flags,
-            std::ptr::null(),
-        )
-    })
+    let flags = if read_only {
+        MountFlags::RDONLY
+    } else {
+        MountFlags::empty()
+    };
+    rustix::mount::mount(dev, target, "famfs", flags, None)?;
+    Ok(())
 }
 
 /// Unmounts `target`.
 pub fn umount(target: &Path) -> io::Result<()> {
-    let t = cpath(target)?;
-    // SAFETY: `t` is a NUL-terminated path.
-    check(unsafe { libc::umount2(t.as_ptr(), 0) })
+    rustix::mount::unmount(target, UnmountFlags::empty())?;
+    Ok(())
 }
 
 /// Takes an exclusive `flock` on `f`, waiting for it; it is released when
 /// the file is closed.
 pub fn flock_exclusive(f: &File) -> io::Result<()> {
     loop {
-        // SAFETY: flock on an open descriptor; no memory is passed.
-        match check(unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) }) {
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            r => return r,
+        match rustix::fs::flock(f, FlockOperation::LockExclusive) {
+            Err(rustix::io::Errno::INTR) => continue,
+            r => return Ok(r?),
         }
     }
 }
@@ -96,21 +71,20 @@ pub fn create_ro(p: &Path, mode: u32) -> io::Result<File> {
 
 /// `fchown(2)`.
 pub fn fchown(f: &File, uid: u32, gid: u32) -> io::Result<()> {
-    // SAFETY: fchown on an open descriptor; no memory is passed.
-    check(unsafe { libc::fchown(f.as_raw_fd(), uid, gid) })
+    std::os::unix::fs::fchown(f, Some(uid), Some(gid))
 }
 
 /// `lchown(2)`.
 pub fn lchown(p: &Path, uid: u32, gid: u32) -> io::Result<()> {
-    let c = cpath(p)?;
-    // SAFETY: `c` is a NUL-terminated path.
-    check(unsafe { libc::lchown(c.as_ptr(), uid, gid) })
+    std::os::unix::fs::lchown(p, Some(uid), Some(gid))
 }
 
 /// The caller's effective uid and gid.
 pub fn ids() -> (u32, u32) {
-    // SAFETY: geteuid/getegid cannot fail and take no arguments.
-    unsafe { (libc::geteuid(), libc::getegid()) }
+    (
+        rustix::process::geteuid().as_raw(),
+        rustix::process::getegid().as_raw(),
+    )
 }
 
 /// The errno name of an I/O error (for messages and tests).
@@ -140,7 +114,12 @@ pub fn errno_name(e: &io::Error) -> &'static str {
 fn ioctl<T>(f: &File, cmd: u32, arg: *mut T) -> io::Result<()> {
     // SAFETY: every caller passes a pointer to a live structure of the type
     // and size that `cmd` encodes; the kernel reads or fills only that.
-    check(unsafe { libc::ioctl(f.as_raw_fd(), cmd as libc::c_ulong, arg) })
+    let r = unsafe { libc::ioctl(f.as_raw_fd(), cmd as libc::c_ulong, arg) };
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
 }
 
 /// `FAMFSIOC_NOP`: succeeds only on a famfs file.
