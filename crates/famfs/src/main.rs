@@ -11,7 +11,9 @@ use famfs::session::Layout;
 
 const EXIT_CODES: &str = "\
 Exit status: 0 success; 1 failure (a message says why); 2 usage error.
-Exceptions: getmap (1 not famfs, 2 no map), fsck (1 problems found),
+Exceptions: mount and logplay exit 1 when a log entry could not be
+instantiated (the file system stays mounted); getmap (1 not famfs,
+2 no map), fsck (1 problems found),
 check (bit mask: 1 unmapped file, 2 bad superblock, 4 bad log,
 8 file system re-created elsewhere), verify (1 content differs).";
 
@@ -121,9 +123,6 @@ enum Cmd {
     },
     /// Mount a famfs file system and replay its log.
     Mount {
-        /// Mount read-only.
-        #[arg(short, long)]
-        read_only: bool,
         /// Print each instantiated file and directory.
         #[arg(short, long)]
         verbose: bool,
@@ -251,14 +250,19 @@ fn run(cmd: Cmd) -> Result<u8> {
         )
         .map(|_| 0),
         Cmd::Mount {
-            read_only,
             verbose,
             device,
             mountpoint,
         } => {
-            let st = ops::mount(&device, &mountpoint, read_only, verbose)?;
+            let st = ops::mount(&device, &mountpoint, verbose)?;
             ops::print_stats(&st, false);
-            Ok(0)
+            if st.errors > 0 {
+                eprintln!(
+                    "famfs mount: mounted, but {} log entries could not be replayed",
+                    st.errors
+                );
+            }
+            Ok(u8::from(st.errors > 0))
         }
         Cmd::Logplay {
             dry_run,
@@ -333,6 +337,8 @@ fn main() -> ExitCode {
         args.insert(1, "mkfs".into());
     }
     let cli = Cli::parse_from(args);
+    // Modes come from the command line or the log, exactly.
+    famfs::sys::clear_umask();
     let name = match &cli.cmd {
         Cmd::Mkfs { .. } => "mkfs",
         Cmd::Mount { .. } => "mount",

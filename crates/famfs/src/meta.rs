@@ -93,8 +93,19 @@ pub fn system_uuid() -> Result<Uuid, Error> {
             let u = Uuid::new_v4();
             // Write then rename, so a reader never sees half a UUID.
             let tmp = dir.join(format!(".system_uuid.{}", std::process::id()));
-            fs::write(&tmp, format!("{u}\n"))
-                .map_err(io_err(format!("write {}", tmp.display())))?;
+            {
+                use std::io::Write;
+                use std::os::unix::fs::OpenOptionsExt;
+                let mut f = OpenOptions::new()
+                    .write(true)
+                    .create(true)
+                    .truncate(true)
+                    .mode(0o644)
+                    .open(&tmp)
+                    .map_err(io_err(format!("create {}", tmp.display())))?;
+                writeln!(f, "{u}").map_err(io_err(format!("write {}", tmp.display())))?;
+            }
+            .map_err(io_err(format!("write {}", tmp.display())))?;
             fs::rename(&tmp, path).map_err(io_err(format!("create {SYSTEM_UUID_FILE}")))?;
             // Another process may have won the race: use what is there.
             system_uuid()

@@ -235,7 +235,10 @@ fn meta_file(p: &Path, ftype: u32, offset: u64, len: u64) -> Result<File> {
 }
 
 /// `mount`: mount, create the metadata files, replay the log.
-pub fn mount(dev: &Path, mpt: &Path, read_only: bool, verbose: bool) -> Result<Stats> {
+///
+/// There is no read-only variant: the module refuses to create maps on a
+/// read-only mount, so nothing could be instantiated.
+pub fn mount(dev: &Path, mpt: &Path, verbose: bool) -> Result<Stats> {
     require_module()?;
     check_device(dev)?;
     if !mpt.is_dir() {
@@ -248,7 +251,7 @@ pub fn mount(dev: &Path, mpt: &Path, read_only: bool, verbose: bool) -> Result<S
             m.mpt.display()
         );
     }
-    sys::mount_famfs(dev, mpt, read_only).map_err(|e| {
+    sys::mount_famfs(dev, mpt, false).map_err(|e| {
         anyhow!(
             "mount -t famfs {} {}: {} ({e})",
             dev.display(),
@@ -334,34 +337,45 @@ pub fn logplay(mpt: &Path, dry_run: bool, verbose: bool) -> Result<Stats> {
             continue;
         }
         let p = mpt.join(rel);
-        let existing = fs::symlink_metadata(&p).ok();
         match &e.body {
-            EntryBody::Mkdir { uid, gid, mode, .. } => match existing {
-                Some(m) if m.is_dir() => st.existing += 1,
-                Some(_) => fail(
-                    &mut st,
-                    slot,
-                    format!("'{rel}' exists and is not a directory"),
-                ),
-                None if dry_run => {
-                    println!("would mkdir {rel}");
-                    st.dirs_created += 1;
-                }
-                None => {
-                    let r = fs::create_dir(&p)
-                        .and_then(|_| fs::set_permissions(&p, fs::Permissions::from_mode(*mode)))
-                        .and_then(|_| sys::lchown(&p, *uid, *gid));
-                    match r {
-                        Ok(()) => {
+            EntryBody::Mkdir { uid, gid, mode, .. } => {
+                if dry_run {
+                    match fs::symlink_metadata(&p) {
+                        Ok(m) if m.is_dir() => st.existing += 1,
+                        Ok(_) => fail(
+                            &mut st,
+                            slot,
+                            format!("'{rel}' exists and is not a directory"),
+                        ),
+                        Err(_) => {
+                            println!("would mkdir {rel}");
                             st.dirs_created += 1;
-                            if verbose {
-                                println!("mkdir {rel}");
-                            }
                         }
-                        Err(err) => fail(&mut st, slot, format!("mkdir '{rel}': {err}")),
                     }
+                    continue;
                 }
-            },
+                // Try first: on a fresh mount nearly everything is new, and
+                // one system call per directory is what replay costs.
+                match sys::make_dir(&p, *mode, *uid, *gid) {
+                    Ok(()) => {
+                        st.dirs_created += 1;
+                        if verbose {
+                            println!("mkdir {rel}");
+                        }
+                    }
+                    Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {
+                        match fs::symlink_metadata(&p) {
+                            Ok(m) if m.is_dir() => st.existing += 1,
+                            _ => fail(
+                                &mut st,
+                                slot,
+                                format!("'{rel}' exists and is not a directory"),
+                            ),
+                        }
+                    }
+                    Err(err) => fail(&mut st, slot, format!("mkdir '{rel}': {err}")),
+                }
+            }
             EntryBody::File {
                 size,
                 uid,
@@ -371,6 +385,7 @@ pub fn logplay(mpt: &Path, dry_run: bool, verbose: bool) -> Result<Stats> {
                 ..
             } => {
                 let mode = if fs.master { *mode } else { *mode & !0o222 };
+                let existing = fs::symlink_metadata(&p).ok();
                 match existing {
                     Some(m) if m.is_file() => {
                         // Present; a file left unmapped by an interrupted
@@ -403,7 +418,7 @@ pub fn logplay(mpt: &Path, dry_run: bool, verbose: bool) -> Result<Stats> {
                                 println!("create {rel} ({size} bytes)");
                             }
                         }
-                        Err(err) => fail(&mut st, slot, format!("{err:#}")),
+                        Err(err) => fail(&mut st, slot, format!("'{rel}': {err:#}")),
                     },
                 }
             }

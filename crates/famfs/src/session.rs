@@ -158,12 +158,9 @@ impl Session {
         self.room -= 1;
         self.logged.insert(rel.to_owned(), Logged::Dir);
         let p = self.path(rel);
-        fs::create_dir(&p)
-            .and_then(|_| fs::set_permissions(&p, fs::Permissions::from_mode(mode & 0o7777)))
-            .and_then(|_| sys::lchown(&p, uid, gid))
-            .with_context(|| {
-                format!("'{rel}' is logged but could not be created here (famfs logplay retries)")
-            })?;
+        sys::make_dir(&p, mode, uid, gid).with_context(|| {
+            format!("'{rel}' is logged but could not be created here (famfs logplay retries)")
+        })?;
         Ok(true)
     }
 
@@ -254,16 +251,27 @@ pub fn instantiate(
     gid: u32,
     map: &FileMap,
 ) -> Result<File> {
-    let f = sys::create_ro(path, 0o600).with_context(|| format!("create {}", path.display()))?;
-    let r = sys::fchown(&f, uid, gid)
-        .context("chown")
+    // Created with its final mode: a read-only descriptor is all the map
+    // ioctl needs, even on a file without write permission.
+    let f =
+        sys::create_ro(path, mode & 0o777).with_context(|| format!("create {}", path.display()))?;
+    let chown = if (uid, gid) != sys::ids() {
+        sys::fchown(&f, uid, gid).context("chown")
+    } else {
+        Ok(())
+    };
+    let r = chown
         .and_then(|_| {
             sys::map_create(&f, size, map)
                 .map_err(|e| anyhow!("FAMFSIOC_MAP_CREATE_V2: {} ({e})", sys::errno_name(&e)))
         })
         .and_then(|_| {
-            f.set_permissions(fs::Permissions::from_mode(mode & 0o7777))
-                .context("chmod")
+            if mode & 0o7000 != 0 {
+                f.set_permissions(fs::Permissions::from_mode(mode & 0o7777))
+                    .context("chmod")
+            } else {
+                Ok(())
+            }
         });
     if let Err(e) = r {
         drop(f);

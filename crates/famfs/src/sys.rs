@@ -69,6 +69,27 @@ pub fn create_ro(p: &Path, mode: u32) -> io::Result<File> {
         .open(p)
 }
 
+/// Clears the umask, so that files and directories get exactly the modes
+/// the log records without a chmod per inode (famfs calls this at start).
+pub fn clear_umask() {
+    rustix::process::umask(rustix::fs::Mode::empty());
+}
+
+/// Creates directory `p` with `mode`, `uid` and `gid` in as few system
+/// calls as the attributes allow (one for a directory owned by the caller
+/// with plain permission bits, the umask being clear).
+pub fn make_dir(p: &Path, mode: u32, uid: u32, gid: u32) -> io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    std::fs::DirBuilder::new().mode(mode & 0o777).create(p)?;
+    if mode & 0o7000 != 0 {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode & 0o7777))?;
+    }
+    if (uid, gid) != ids() {
+        lchown(p, uid, gid)?;
+    }
+    Ok(())
+}
+
 /// `fchown(2)`.
 pub fn fchown(f: &File, uid: u32, gid: u32) -> io::Result<()> {
     std::os::unix::fs::fchown(f, Some(uid), Some(gid))
