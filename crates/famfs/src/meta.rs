@@ -105,7 +105,6 @@ pub fn system_uuid() -> Result<Uuid, Error> {
                     .map_err(io_err(format!("create {}", tmp.display())))?;
                 writeln!(f, "{u}").map_err(io_err(format!("write {}", tmp.display())))?;
             }
-            .map_err(io_err(format!("write {}", tmp.display())))?;
             fs::rename(&tmp, path).map_err(io_err(format!("create {SYSTEM_UUID_FILE}")))?;
             // Another process may have won the race: use what is there.
             system_uuid()
