@@ -11,6 +11,7 @@ use crate::{
 
 /// One problem found.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Problem {
     /// Log slot, if the problem belongs to one entry.
     pub slot: Option<u64>,
@@ -20,6 +21,7 @@ pub struct Problem {
 
 /// The result of [`analyze`].
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Report {
     /// Entries that decoded.
     pub entries: u64,

@@ -675,20 +675,7 @@ impl Allocator {
     /// First fit: the lowest free run of units holding `size` bytes (rounded
     /// up to the unit), marked used; `None` if no run is long enough.
     pub fn alloc(&mut self, size: u64) -> Option<Extent> {
-        let n = size.max(1).div_ceil(self.unit) as usize;
-        let mut run = 0;
-        for i in 0..self.used.len() {
-            run = if self.used[i] { 0 } else { run + 1 };
-            if run == n {
-                let first = i + 1 - n;
-                self.used[first..=i].iter_mut().for_each(|u| *u = true);
-                return Some(Extent {
-                    offset: first as u64 * self.unit,
-                    len: n as u64 * self.unit,
-                });
-            }
-        }
-        None
+        self.alloc_in(size, 0, self.dev_size())
     }
 
     /// Free bytes.

@@ -125,11 +125,12 @@ fn bad_extents_paths_and_duplicates_are_reported() {
 #[test]
 fn unreadable_slots_are_problems_with_their_slot() {
     let mut buf = vec![0u8; 8 << 20];
-    let mut log = Log::format(&mut buf).unwrap();
-    log.append(dir("a")).unwrap();
-    log.append(dir("b")).unwrap();
-    log.append(dir("c")).unwrap();
-    drop(log);
+    {
+        let mut log = Log::format(&mut buf).unwrap();
+        log.append(dir("a")).unwrap();
+        log.append(dir("b")).unwrap();
+        log.append(dir("c")).unwrap();
+    }
     buf[slot_range(1).start + 100] ^= 0xff;
     let (h, r) = read_log(&buf).unwrap();
     assert_eq!(r.slots, vec![0, 2]);

@@ -132,27 +132,7 @@ fn parse_ie(s: &str) -> Result<IeSpec, String> {
 
 /// The errno of the last call, as "ENAME (message)".
 fn errno_text(e: &Error) -> String {
-    let code = e.raw_os_error().unwrap_or(0);
-    let name = match code {
-        libc::EPERM => "EPERM",
-        libc::ENOENT => "ENOENT",
-        libc::EIO => "EIO",
-        libc::ENXIO => "ENXIO",
-        libc::E2BIG => "E2BIG",
-        libc::EBADF => "EBADF",
-        libc::EACCES => "EACCES",
-        libc::EFAULT => "EFAULT",
-        libc::EBUSY => "EBUSY",
-        libc::EEXIST => "EEXIST",
-        libc::EINVAL => "EINVAL",
-        libc::ENOTTY => "ENOTTY",
-        libc::ENOSPC => "ENOSPC",
-        libc::EROFS => "EROFS",
-        libc::ENODATA => "ENODATA",
-        libc::EOPNOTSUPP => "EOPNOTSUPP",
-        _ => "E?",
-    };
-    format!("{name} ({e})")
+    format!("{} ({e})", famfs::sys::errno_name(e))
 }
 
 /// The failure of the operation under test: printed with its errno name.

@@ -798,7 +798,9 @@ pub fn getmap(path: &Path, json: bool, quiet: bool) -> Result<u8> {
     Ok(0)
 }
 
-/// `fsck --json` output.
+/// `fsck --json` output: what was checked, the superblock, a fatal error
+/// (superblock or log header unusable, file system re-created) or the
+/// analysis of the log.
 #[derive(Serialize)]
 pub struct FsckOut {
     /// What was checked (device or mount point).
@@ -807,24 +809,9 @@ pub struct FsckOut {
     pub superblock: Option<SbOut>,
     /// Superblock or log header error.
     pub fatal: Option<String>,
-    /// Entries that decoded.
-    pub entries: u64,
-    /// Files.
-    pub files: u64,
-    /// Directories.
-    pub dirs: u64,
-    /// Log slots.
-    pub log_slots: u64,
-    /// Device size.
-    pub dev_size: u64,
-    /// Used bytes.
-    pub used_bytes: u64,
-    /// Free bytes.
-    pub free_bytes: u64,
-    /// Largest free range.
-    pub largest_free: u64,
-    /// Problems (slot, text).
-    pub problems: Vec<(Option<u64>, String)>,
+    /// The analysis (zeroes after a fatal error).
+    #[serde(flatten)]
+    pub report: Report,
     /// True when nothing is wrong.
     pub clean: bool,
 }
@@ -847,15 +834,7 @@ fn fsck_mounted(mpt: &Path, target: String) -> Result<FsckOut> {
         target,
         superblock: None,
         fatal: None,
-        entries: 0,
-        files: 0,
-        dirs: 0,
-        log_slots: 0,
-        dev_size: 0,
-        used_bytes: 0,
-        free_bytes: 0,
-        largest_free: 0,
-        problems: vec![],
+        report: Report::default(),
         clean: false,
     };
     let fs = match Fs::open(mpt, false) {
@@ -879,21 +858,8 @@ fn fsck_mounted(mpt: &Path, target: String) -> Result<FsckOut> {
             return Ok(out);
         }
     };
-    let rep: Report = analyze(fs.dev_size, &fs.sb, &h, &r);
-    out.entries = rep.entries;
-    out.files = rep.files;
-    out.dirs = rep.dirs;
-    out.log_slots = rep.log_slots;
-    out.dev_size = rep.dev_size;
-    out.used_bytes = rep.used_bytes;
-    out.free_bytes = rep.free_bytes;
-    out.largest_free = rep.largest_free;
-    out.problems = rep
-        .problems
-        .iter()
-        .map(|p| (p.slot, p.what.clone()))
-        .collect();
-    out.clean = rep.clean();
+    out.report = analyze(fs.dev_size, &fs.sb, &h, &r);
+    out.clean = out.report.clean();
     Ok(out)
 }
 
@@ -934,21 +900,22 @@ pub fn fsck(target: &Path, json: bool) -> Result<u8> {
         if let Some(f) = &out.fatal {
             println!("  error: {f}");
         } else {
+            let r = &out.report;
             println!(
                 "  log: {} of {} entries used ({} files, {} directories)",
-                out.entries, out.log_slots, out.files, out.dirs
+                r.entries, r.log_slots, r.files, r.dirs
             );
             println!(
                 "  space: {} device, {} used, {} free, largest free range {}",
-                human(out.dev_size),
-                human(out.used_bytes),
-                human(out.free_bytes),
-                human(out.largest_free)
+                human(r.dev_size),
+                human(r.used_bytes),
+                human(r.free_bytes),
+                human(r.largest_free)
             );
-            for (slot, p) in &out.problems {
-                match slot {
-                    Some(s) => println!("  problem: log entry {s}: {p}"),
-                    None => println!("  problem: {p}"),
+            for p in &r.problems {
+                match p.slot {
+                    Some(s) => println!("  problem: log entry {s}: {}", p.what),
+                    None => println!("  problem: {}", p.what),
                 }
             }
             println!(
@@ -956,7 +923,7 @@ pub fn fsck(target: &Path, json: bool) -> Result<u8> {
                 if out.clean {
                     "clean".to_string()
                 } else {
-                    format!("{} problems", out.problems.len())
+                    format!("{} problems", r.problems.len())
                 }
             );
         }

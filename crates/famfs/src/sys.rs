@@ -128,6 +128,7 @@ pub fn errno_name(e: &io::Error) -> &'static str {
         libc::EROFS => "EROFS",
         libc::ENODATA => "ENODATA",
         libc::EOPNOTSUPP => "EOPNOTSUPP",
+        libc::EBADF => "EBADF",
         _ => "E?",
     }
 }
