@@ -311,8 +311,131 @@ pub fn mount_point(p: &Path) -> Result<PathBuf> {
     Ok(m.mpt)
 }
 
+/// What replaying one entry did.
+enum Outcome {
+    Dir,
+    File,
+    Existing,
+    Failed(String),
+}
+
+/// Settings of one replay.
+struct Replay<'a> {
+    mpt: &'a Path,
+    master: bool,
+    fresh: bool,
+    dry_run: bool,
+    verbose: bool,
+}
+
+impl Replay<'_> {
+    fn mkdir(&self, rel: &str, p: &Path, mode: u32, uid: u32, gid: u32) -> Outcome {
+        let not_dir = || Outcome::Failed(format!("'{rel}' exists and is not a directory"));
+        if self.dry_run || !self.fresh {
+            match fs::symlink_metadata(p) {
+                Ok(m) if m.is_dir() => return Outcome::Existing,
+                Ok(_) => return not_dir(),
+                Err(_) if self.dry_run => {
+                    println!("would mkdir {rel}");
+                    return Outcome::Dir;
+                }
+                Err(_) => {}
+            }
+        }
+        // On a fresh mount nearly everything is new: try first, one system
+        // call per directory is what replay costs.
+        match sys::make_dir(p, mode, uid, gid) {
+            Ok(()) => {
+                if self.verbose {
+                    println!("mkdir {rel}");
+                }
+                Outcome::Dir
+            }
+            Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {
+                match fs::symlink_metadata(p) {
+                    Ok(m) if m.is_dir() => Outcome::Existing,
+                    _ => not_dir(),
+                }
+            }
+            Err(err) => Outcome::Failed(format!("mkdir '{rel}': {err}")),
+        }
+    }
+
+    fn file(&self, rel: &str, p: &Path, e: &EntryBody) -> Outcome {
+        let EntryBody::File {
+            size,
+            uid,
+            gid,
+            mode,
+            map,
+            ..
+        } = e
+        else {
+            unreachable!("called for file entries")
+        };
+        let mode = if self.master { *mode } else { *mode & !0o222 };
+        match fs::symlink_metadata(p) {
+            Ok(m) if m.is_file() => {
+                // Present; a file left unmapped by an interrupted creation
+                // gets its map now.
+                let f = match File::open(p) {
+                    Ok(f) => f,
+                    Err(err) => return Outcome::Failed(format!("open '{rel}': {err}")),
+                };
+                match sys::map_get(&f) {
+                    Ok(_) => Outcome::Existing,
+                    Err(err) if err.raw_os_error() == Some(libc::ENODATA) => {
+                        if self.dry_run {
+                            println!("would map {rel}");
+                            return Outcome::File;
+                        }
+                        match sys::map_create(&f, *size, map) {
+                            Ok(()) => Outcome::File,
+                            Err(err) => Outcome::Failed(format!("map '{rel}': {err}")),
+                        }
+                    }
+                    Err(_) => Outcome::Failed(format!("'{rel}' exists and is not famfs")),
+                }
+            }
+            Ok(_) => Outcome::Failed(format!("'{rel}' exists and is not a file")),
+            Err(_) if self.dry_run => {
+                println!("would create {rel} ({size} bytes)");
+                Outcome::File
+            }
+            Err(_) => match instantiate(p, *size, mode, *uid, *gid, map) {
+                Ok(_) => {
+                    if self.verbose {
+                        println!("create {rel} ({size} bytes)");
+                    }
+                    Outcome::File
+                }
+                Err(err) => Outcome::Failed(format!("'{rel}': {err:#}")),
+            },
+        }
+    }
+
+    fn one(&self, rel: &str, e: &EntryBody) -> Outcome {
+        let p = self.mpt.join(rel);
+        match e {
+            EntryBody::Mkdir { uid, gid, mode, .. } => self.mkdir(rel, &p, *mode, *uid, *gid),
+            EntryBody::File { .. } => self.file(rel, &p, e),
+        }
+    }
+}
+
+fn relpath(e: &EntryBody) -> &str {
+    match e {
+        EntryBody::File { relpath, .. } | EntryBody::Mkdir { relpath, .. } => relpath,
+    }
+}
+
 /// `logplay`: instantiates every logged directory and file this mount does
 /// not have yet. Idempotent; clients get files without write permission.
+///
+/// A path logged twice is instantiated from its first entry (later ones
+/// count as present). Entries are replayed by depth, shallowest first, so
+/// that every parent exists before its children; the entries of one depth
+/// are spread over a few threads.
 pub fn logplay(mpt: &Path, dry_run: bool, verbose: bool) -> Result<Stats> {
     let fs = Fs::open(mpt, false)?;
     let (_, r) = fs.read_log()?;
@@ -324,103 +447,77 @@ pub fn logplay(mpt: &Path, dry_run: bool, verbose: bool) -> Result<Stats> {
     for (slot, e) in &r.bad {
         eprintln!("famfs logplay: log entry {slot} is unreadable and was skipped: {e}");
     }
-    let fail = |st: &mut Stats, slot: u64, m: String| {
+    let fresh = fs::read_dir(mpt)
+        .map(|d| d.flatten().all(|e| e.file_name() == ".meta"))
+        .unwrap_or(false);
+    let fail = |st: &mut Stats, slot: u64, m: &str| {
         eprintln!("famfs logplay: log entry {slot}: {m}");
         st.errors += 1;
     };
+    // Check paths, drop repeated paths, group by depth.
+    let mut seen = std::collections::HashSet::new();
+    let mut levels: Vec<Vec<(u64, &EntryBody)>> = Vec::new();
     for (e, &slot) in r.entries.iter().zip(&r.slots) {
-        let rel = match &e.body {
-            EntryBody::File { relpath, .. } | EntryBody::Mkdir { relpath, .. } => relpath,
-        };
+        let rel = relpath(&e.body);
         if let Err(m) = check_relpath(rel) {
-            fail(&mut st, slot, m);
+            fail(&mut st, slot, &m);
             continue;
         }
-        let p = mpt.join(rel);
-        match &e.body {
-            EntryBody::Mkdir { uid, gid, mode, .. } => {
-                if dry_run {
-                    match fs::symlink_metadata(&p) {
-                        Ok(m) if m.is_dir() => st.existing += 1,
-                        Ok(_) => fail(
-                            &mut st,
-                            slot,
-                            format!("'{rel}' exists and is not a directory"),
-                        ),
-                        Err(_) => {
-                            println!("would mkdir {rel}");
-                            st.dirs_created += 1;
-                        }
-                    }
-                    continue;
-                }
-                // Try first: on a fresh mount nearly everything is new, and
-                // one system call per directory is what replay costs.
-                match sys::make_dir(&p, *mode, *uid, *gid) {
-                    Ok(()) => {
-                        st.dirs_created += 1;
-                        if verbose {
-                            println!("mkdir {rel}");
-                        }
-                    }
-                    Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {
-                        match fs::symlink_metadata(&p) {
-                            Ok(m) if m.is_dir() => st.existing += 1,
-                            _ => fail(
-                                &mut st,
-                                slot,
-                                format!("'{rel}' exists and is not a directory"),
-                            ),
-                        }
-                    }
-                    Err(err) => fail(&mut st, slot, format!("mkdir '{rel}': {err}")),
-                }
-            }
-            EntryBody::File {
-                size,
-                uid,
-                gid,
-                mode,
-                map,
-                ..
-            } => {
-                let mode = if fs.master { *mode } else { *mode & !0o222 };
-                let existing = fs::symlink_metadata(&p).ok();
-                match existing {
-                    Some(m) if m.is_file() => {
-                        // Present; a file left unmapped by an interrupted
-                        // creation gets its map now.
-                        let f = File::open(&p);
-                        match f.as_ref().map(sys::map_get) {
-                            Ok(Ok(_)) => st.existing += 1,
-                            Ok(Err(err)) if err.raw_os_error() == Some(libc::ENODATA) => {
-                                if dry_run {
-                                    println!("would map {rel}");
-                                    continue;
-                                }
-                                match sys::map_create(f.as_ref().expect("opened"), *size, map) {
-                                    Ok(()) => st.files_created += 1,
-                                    Err(err) => fail(&mut st, slot, format!("map '{rel}': {err}")),
-                                }
-                            }
-                            _ => fail(&mut st, slot, format!("'{rel}' exists and is not famfs")),
-                        }
-                    }
-                    Some(_) => fail(&mut st, slot, format!("'{rel}' exists and is not a file")),
-                    None if dry_run => {
-                        println!("would create {rel} ({size} bytes)");
-                        st.files_created += 1;
-                    }
-                    None => match instantiate(&p, *size, mode, *uid, *gid, map) {
-                        Ok(_) => {
-                            st.files_created += 1;
-                            if verbose {
-                                println!("create {rel} ({size} bytes)");
-                            }
-                        }
-                        Err(err) => fail(&mut st, slot, format!("'{rel}': {err:#}")),
-                    },
-                }
+        if !seen.insert(rel) {
+            st.existing += 1;
+            continue;
+        }
+        let depth = rel.matches('/').count();
+        if levels.len() <= depth {
+            levels.resize_with(depth + 1, Vec::new);
+        }
+        levels[depth].push((slot, &e.body));
+    }
+    let rp = Replay {
+        mpt,
+        master: fs.master,
+        fresh,
+        dry_run,
+        verbose,
+    };
+    let threads = if dry_run || verbose {
+        1
+    } else {
+        std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
+    };
+    for level in &levels {
+        let outcomes: Vec<(u64, Outcome)> = if threads > 1 && level.len() >= 64 {
+            std::thread::scope(|sc| {
+                let workers: Vec<_> = (0..threads)
+                    .map(|t| {
+                        let rp = &rp;
+                        sc.spawn(move || {
+                            level
+                                .iter()
+                                .skip(t)
+                                .step_by(threads)
+                                .map(|(slot, e)| (*slot, rp.one(relpath(e), e)))
+                                .collect::<Vec<_>>()
+                        })
+                    })
+                    .collect();
+                workers
+                    .into_iter()
+                    .flat_map(|w| w.join().expect("replay worker panicked"))
+                    .collect()
+            })
+        } else {
+            level
+                .iter()
+                .map(|(slot, e)| (*slot, rp.one(relpath(e), e)))
+                .collect()
+        };
+        for (slot, o) in outcomes {
+            match o {
+                Outcome::Dir => st.dirs_created += 1,
+                Outcome::File => st.files_created += 1,
+                Outcome::Existing => st.existing += 1,
+                Outcome::Failed(m) => fail(&mut st, slot, &m),
             }
         }
     }
@@ -465,8 +562,9 @@ fn one_mount(files: &[PathBuf]) -> Result<(Mount, Vec<String>)> {
     let mut mount: Option<Mount> = None;
     let mut rels = Vec::new();
     let table = paths::mounts()?;
+    let mut parents = Default::default();
     for f in files {
-        let (m, rel) = paths::resolve_in(&table, f)?;
+        let (m, rel) = paths::resolve_in(&table, &mut parents, f)?;
         if rel.is_empty() {
             bail!("{} is the mount point itself", f.display());
         }

@@ -117,12 +117,33 @@ pub fn absolute(p: &Path) -> Result<PathBuf> {
 /// Resolves a user path (which need not exist) to its famfs mount and its
 /// path relative to the mount point ("" for the mount point itself).
 pub fn resolve(p: &Path) -> Result<(Mount, String)> {
-    resolve_in(&mounts()?, p)
+    resolve_in(&mounts()?, &mut Default::default(), p)
 }
 
-/// [`resolve`] against a given mount table.
-pub fn resolve_in(mounts: &[Mount], p: &Path) -> Result<(Mount, String)> {
-    let abs = absolute(p)?;
+/// [`resolve`] against a given mount table, with a cache of canonical
+/// parents (many paths of one command usually share their directory).
+pub fn resolve_in(
+    mounts: &[Mount],
+    parents: &mut std::collections::HashMap<PathBuf, PathBuf>,
+    p: &Path,
+) -> Result<(Mount, String)> {
+    let abs = match (p.parent(), p.file_name()) {
+        (Some(par), Some(name))
+            if !par.as_os_str().is_empty()
+                && !matches!(p.components().next_back(), Some(Component::ParentDir)) =>
+        {
+            let canon = match parents.get(par) {
+                Some(c) => c.clone(),
+                None => {
+                    let c = absolute(par)?;
+                    parents.insert(par.to_path_buf(), c.clone());
+                    c
+                }
+            };
+            canon.join(name)
+        }
+        _ => absolute(p)?,
+    };
     let best = mounts
         .iter()
         .filter(|m| abs.starts_with(&m.mpt))
