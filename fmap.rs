@@ -22,6 +22,8 @@
 
 /// famfs's alignment and allocation unit: 2 MiB (a PMD on x86-64).
 pub const FAMFS_ALIGN: u64 = 2 << 20;
+/// The page size the data path maps with (x86-64).
+pub const PAGE: u64 = 4096;
 /// Most extents in a simple map.
 pub const MAX_SIMPLE_EXTENTS: usize = 2;
 /// Most interleaved extents in an interleaved map.
@@ -454,9 +456,14 @@ impl Fmap {
                     let end = base.checked_add(e.len)?;
                     if pos < end {
                         let rel = pos - base;
+                        // A v1 last extent may end inside a page: the
+                        // mapping covers that whole page (the rest of its
+                        // 2 MiB unit can belong to no other file), so that
+                        // it never ends before the position DAX asks next.
+                        let len = e.len.checked_next_multiple_of(PAGE)? - rel;
                         return Some(Mapping {
                             dev_offset: e.offset.checked_add(rel)?,
-                            len: e.len - rel,
+                            len,
                         });
                     }
                     base = end;
@@ -464,7 +471,7 @@ impl Fmap {
                 None
             }
             Layout::Interleaved { count, extents } => {
-                for ie in extents.iter().take(*count) {
+                for (i, ie) in extents.iter().take(*count).enumerate() {
                     let end = base.checked_add(ie.nbytes)?;
                     if pos < end {
                         if ie.chunk_size == 0 || ie.nstrips == 0 || ie.nstrips > MAX_STRIPS {
@@ -481,7 +488,16 @@ impl Fmap {
                         if strip_off >= strip.len {
                             return None;
                         }
-                        let len = (ie.chunk_size - within).min(end - pos);
+                        // To the end of the chunk, inside the strip (whole
+                        // 2 MiB units), and before the next interleaved
+                        // extent (which starts 2 MiB aligned). The last
+                        // extent is not cut at its unaligned end: a mapping
+                        // ending inside a page, at the file size, would be
+                        // asked for the position where it ends.
+                        let mut len = (ie.chunk_size - within).min(strip.len - strip_off);
+                        if i + 1 < *count {
+                            len = len.min(end - pos);
+                        }
                         return Some(Mapping {
                             dev_offset: strip.offset.checked_add(strip_off)?,
                             len,
