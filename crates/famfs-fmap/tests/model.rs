@@ -532,7 +532,11 @@ fn mapping_at_an_unaligned_end_covers_its_page() {
     assert_eq!(m.validate(&lim), Ok(()));
     let page = size & !(PAGE - 1);
     let r = m.resolve(page).unwrap();
-    assert!(page + r.len > size, "run of {:#x} ends at or before the end", r.len);
+    assert!(
+        page + r.len > size,
+        "run of {:#x} ends at or before the end",
+        r.len
+    );
     // Chunk 4 (file 8 MiB..) is strip 0's third chunk.
     assert_eq!(r.dev_offset, 10 * MIB2 + 2 * MIB2 + (page - 4 * MIB2));
 
