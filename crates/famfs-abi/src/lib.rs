@@ -99,6 +99,20 @@ pub struct FamfsIocFmap {
     pub fioc_ptr: *const core::ffi::c_void,
 }
 
+impl Default for FamfsIocFmap {
+    /// All zeroes, with a null pointer.
+    fn default() -> Self {
+        FamfsIocFmap {
+            fioc_file_size: 0,
+            fioc_file_type: 0,
+            fioc_ext_type: 0,
+            fioc_count: 0,
+            _pad: 0,
+            fioc_ptr: core::ptr::null(),
+        }
+    }
+}
+
 /// `struct famfs_ioc_get_fmap`: the map, then a 416-byte union of
 /// `ikse[2]` or `{ ikie; kie_strips[16] }`, here as 64-bit words.
 #[repr(C)]
@@ -108,6 +122,16 @@ pub struct FamfsIocGetFmap {
     pub iocmap: FamfsIocFmap,
     /// The union, as words.
     pub body: [u64; 52],
+}
+
+impl Default for FamfsIocGetFmap {
+    /// All zeroes (what `FAMFSIOC_MAP_GET_V2` fills in).
+    fn default() -> Self {
+        FamfsIocGetFmap {
+            iocmap: FamfsIocFmap::default(),
+            body: [0; 52],
+        }
+    }
 }
 
 const fn ioc(dir: u32, nr: u32, size: usize) -> u32 {

@@ -455,34 +455,45 @@ fn documented_examples() {
     assert_eq!(sb.validate(&lim), Ok(()));
 }
 
-#[test]
-fn interleave_example() {
-    // Two strips, 2 MiB chunks, 8 MiB of file: chunks 0,2 on strip 0 and 1,3 on strip 1.
+/// An interleaved file over two strips (device offsets 10 and 20 × 2 MiB,
+/// `strip_len` bytes each) in 2 MiB chunks, `nbytes` long.
+fn two_strips(strip_len: u64, nbytes: u64) -> Fmap {
     let mut strips = [Extent::default(); MAX_STRIPS];
     strips[0] = Extent {
         offset: 10 * MIB2,
-        len: 4 * MIB2,
+        len: strip_len,
     };
     strips[1] = Extent {
         offset: 20 * MIB2,
-        len: 4 * MIB2,
+        len: strip_len,
     };
     let mut extents = [Interleave::default(); MAX_INTERLEAVED_EXTENTS];
     extents[0] = Interleave {
         chunk_size: MIB2,
-        nbytes: 8 * MIB2,
+        nbytes,
         nstrips: 2,
         strips,
     };
-    let m = Fmap {
+    Fmap {
         file_type: FileType::Regular,
-        file_size: 8 * MIB2,
+        file_size: nbytes,
         layout: Layout::Interleaved { count: 1, extents },
-    };
-    let lim = Limits {
+    }
+}
+
+/// Limits of a 1 GiB device.
+fn gib_device(unaligned_last_len: bool) -> Limits {
+    Limits {
         dev_size: 1 << 30,
-        unaligned_last_len: false,
-    };
+        unaligned_last_len,
+    }
+}
+
+#[test]
+fn interleave_example() {
+    // Two strips, 2 MiB chunks, 8 MiB of file: chunks 0,2 on strip 0 and 1,3 on strip 1.
+    let m = two_strips(4 * MIB2, 8 * MIB2);
+    let lim = gib_device(false);
     assert_eq!(m.validate(&lim), Ok(()));
     let dev = |pos| m.resolve(pos).unwrap().dev_offset;
     assert_eq!(dev(0), 10 * MIB2);
@@ -504,31 +515,8 @@ fn interleave_example() {
 #[test]
 fn mapping_at_an_unaligned_end_covers_its_page() {
     let size = 9_000_000u64; // 0x895440
-    let mut strips = [Extent::default(); MAX_STRIPS];
-    strips[0] = Extent {
-        offset: 10 * MIB2,
-        len: 3 * MIB2,
-    };
-    strips[1] = Extent {
-        offset: 20 * MIB2,
-        len: 3 * MIB2,
-    };
-    let mut extents = [Interleave::default(); MAX_INTERLEAVED_EXTENTS];
-    extents[0] = Interleave {
-        chunk_size: MIB2,
-        nbytes: size,
-        nstrips: 2,
-        strips,
-    };
-    let m = Fmap {
-        file_type: FileType::Regular,
-        file_size: size,
-        layout: Layout::Interleaved { count: 1, extents },
-    };
-    let lim = Limits {
-        dev_size: 1 << 30,
-        unaligned_last_len: false,
-    };
+    let m = two_strips(3 * MIB2, size);
+    let lim = gib_device(false);
     assert_eq!(m.validate(&lim), Ok(()));
     let page = size & !(PAGE - 1);
     let r = m.resolve(page).unwrap();
@@ -554,10 +542,7 @@ fn mapping_at_an_unaligned_end_covers_its_page() {
             extents: ext,
         },
     };
-    let lim1 = Limits {
-        dev_size: 1 << 30,
-        unaligned_last_len: true,
-    };
+    let lim1 = gib_device(true);
     assert_eq!(v1.validate(&lim1), Ok(()));
     assert_eq!(v1.resolve(0x1000).unwrap().len, PAGE);
 }

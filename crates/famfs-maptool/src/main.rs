@@ -267,17 +267,7 @@ fn get(file: &str, v1_only: bool) -> Result<Result<(), OpError>> {
     if v1_only {
         return Ok(Ok(()));
     }
-    let mut g = FamfsIocGetFmap {
-        iocmap: FamfsIocFmap {
-            fioc_file_size: 0,
-            fioc_file_type: 0,
-            fioc_ext_type: 0,
-            fioc_count: 0,
-            _pad: 0,
-            fioc_ptr: core::ptr::null(),
-        },
-        body: [0; 52],
-    };
+    let mut g = FamfsIocGetFmap::default();
     if let Err(e) = ioctl(&f, FAMFSIOC_MAP_GET_V2, &raw mut g, "MAP_GET_V2") {
         return Ok(Err(e));
     }

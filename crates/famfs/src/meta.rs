@@ -162,8 +162,25 @@ pub fn check_layout(sb: &Superblock, dev_size: u64) -> Result<(), Error> {
     Ok(())
 }
 
-fn create_meta_file(path: &Path, mode: u32) -> Result<File, Error> {
+/// Creates a metadata file, gives it its one extent (type `ftype`,
+/// `len` bytes at device offset `offset`, with the v1 `FAMFSIOC_MAP_CREATE`
+/// as upstream famfs does), then its mode.
+pub fn create_meta_file(
+    path: &Path,
+    mode: u32,
+    ftype: u32,
+    offset: u64,
+    len: u64,
+) -> Result<File, Error> {
     let f = sys::create_ro(path, 0o600).map_err(io_err(format!("create {}", path.display())))?;
+    sys::map_create_meta(&f, ftype, offset, len).map_err(|e| Error::Io {
+        what: format!(
+            "map {} (FAMFSIOC_MAP_CREATE: {})",
+            path.display(),
+            sys::errno_name(&e)
+        ),
+        err: e,
+    })?;
     f.set_permissions(fs::Permissions::from_mode(mode))
         .map_err(io_err(format!("chmod {}", path.display())))?;
     Ok(f)
@@ -192,9 +209,7 @@ pub fn mkmeta(mpt: &Path) -> Result<Meta, Error> {
         let _ = fs::set_permissions(&dir, fs::Permissions::from_mode(0o755));
     }
     if !sbp.exists() {
-        let f = create_meta_file(&sbp, 0o444)?;
-        sys::map_create_meta(&f, FAMFS_SUPERBLOCK, 0, SUPERBLOCK_REGION)
-            .map_err(io_err("map .meta/.superblock (FAMFSIOC_MAP_CREATE)"))?;
+        create_meta_file(&sbp, 0o444, FAMFS_SUPERBLOCK, 0, SUPERBLOCK_REGION)?;
     }
     let f = File::open(&sbp).map_err(io_err(format!("open {}", sbp.display())))?;
     let sb = read_superblock(&f)?;
@@ -203,9 +218,13 @@ pub fn mkmeta(mpt: &Path) -> Result<Meta, Error> {
     let master = host == sb.system_uuid;
     let logp = dir.join(".log");
     if !logp.exists() {
-        let f = create_meta_file(&logp, if master { 0o644 } else { 0o444 })?;
-        sys::map_create_meta(&f, FAMFS_LOG, sb.log_offset, sb.log_len)
-            .map_err(io_err("map .meta/.log (FAMFSIOC_MAP_CREATE)"))?;
+        create_meta_file(
+            &logp,
+            if master { 0o644 } else { 0o444 },
+            FAMFS_LOG,
+            sb.log_offset,
+            sb.log_len,
+        )?;
     }
     let has_marker = fs::read_dir(&dir)
         .map_err(io_err(format!("read {}", dir.display())))?
@@ -364,15 +383,6 @@ impl Fs {
         m[..LOG_HEADER_SIZE].copy_from_slice(&h.encode());
         sys::cache_flush(&m[..LOG_HEADER_SIZE]);
         Ok(entry)
-    }
-
-    /// Slots left in the log.
-    pub fn log_room(&self) -> Result<u64, Error> {
-        let m = self.map.bytes();
-        sys::cache_flush(&m[..LOG_HEADER_SIZE]);
-        let h = LogHeader::decode(&m[..LOG_HEADER_SIZE])
-            .map_err(|e| Error::Log(LogError::Header(e)))?;
-        Ok((h.last_index + 1).saturating_sub(h.next_index))
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
-use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -221,17 +221,14 @@ pub fn mkfs(dev: &Path, o: &MkfsOpts) -> Result<()> {
     Ok(())
 }
 
+/// A metadata file of the temporary mount, opened for writing.
 fn meta_file(p: &Path, ftype: u32, offset: u64, len: u64) -> Result<File> {
-    let f = OpenOptions::new()
+    meta::create_meta_file(p, 0o600, ftype, offset, len)?;
+    OpenOptions::new()
         .read(true)
         .write(true)
-        .create_new(true)
-        .mode(0o600)
         .open(p)
-        .with_context(|| format!("create {}", p.display()))?;
-    sys::map_create_meta(&f, ftype, offset, len)
-        .map_err(|e| anyhow!("map {}: {} ({e})", p.display(), sys::errno_name(&e)))?;
-    Ok(f)
+        .with_context(|| format!("open {}", p.display()))
 }
 
 /// `mount`: mount, create the metadata files, replay the log.
@@ -303,12 +300,10 @@ pub struct Stats {
 /// The mount point of a famfs path given by the user.
 pub fn mount_point(p: &Path) -> Result<PathBuf> {
     let abs = fs::canonicalize(p).with_context(|| format!("{}", p.display()))?;
-    let m = paths::mounts()?
-        .into_iter()
-        .filter(|m| abs.starts_with(&m.mpt))
-        .max_by_key(|m| m.mpt.as_os_str().len())
+    let mounts = paths::mounts()?;
+    let m = paths::containing(&mounts, &abs)
         .ok_or_else(|| anyhow!("{} is not in a famfs file system", p.display()))?;
-    Ok(m.mpt)
+    Ok(m.mpt.clone())
 }
 
 /// What replaying one entry did.

@@ -114,6 +114,14 @@ pub fn absolute(p: &Path) -> Result<PathBuf> {
     }
 }
 
+/// The innermost mount holding the absolute path `abs`.
+pub fn containing<'a>(mounts: &'a [Mount], abs: &Path) -> Option<&'a Mount> {
+    mounts
+        .iter()
+        .filter(|m| abs.starts_with(&m.mpt))
+        .max_by_key(|m| m.mpt.as_os_str().len())
+}
+
 /// Resolves a user path (which need not exist) to its famfs mount and its
 /// path relative to the mount point ("" for the mount point itself).
 pub fn resolve(p: &Path) -> Result<(Mount, String)> {
@@ -144,10 +152,7 @@ pub fn resolve_in(
         }
         _ => absolute(p)?,
     };
-    let best = mounts
-        .iter()
-        .filter(|m| abs.starts_with(&m.mpt))
-        .max_by_key(|m| m.mpt.as_os_str().len())
+    let best = containing(mounts, &abs)
         .ok_or_else(|| anyhow!("{} is not in a famfs file system", p.display()))?;
     let rel = relative_to(&abs, &best.mpt).ok_or_else(|| anyhow!("{}: bad path", p.display()))?;
     if rel.split('/').next() == Some(".meta") {

@@ -103,16 +103,6 @@ impl Session {
         })
     }
 
-    /// What the log says of `rel`.
-    pub fn logged(&self, rel: &str) -> Option<&Logged> {
-        self.logged.get(rel)
-    }
-
-    /// Free bytes left.
-    pub fn free_bytes(&self) -> u64 {
-        self.alloc.free_bytes()
-    }
-
     fn path(&self, rel: &str) -> PathBuf {
         self.fs.mpt.join(rel)
     }

@@ -147,11 +147,6 @@ fn ioctl<T>(f: &File, cmd: u32, arg: *mut T) -> io::Result<()> {
     }
 }
 
-/// `FAMFSIOC_NOP`: succeeds only on a famfs file.
-pub fn nop(f: &File) -> io::Result<()> {
-    ioctl(f, FAMFSIOC_NOP, std::ptr::null_mut::<u8>())
-}
-
 /// Gives a metadata file (superblock or log) its one extent with the v1
 /// `FAMFSIOC_MAP_CREATE`, as upstream famfs does.
 pub fn map_create_meta(f: &File, file_type: u32, offset: u64, len: u64) -> io::Result<()> {
@@ -225,17 +220,7 @@ pub struct KernelMap {
 
 /// `FAMFSIOC_MAP_GET_V2`. ENODATA means the file has no map.
 pub fn map_get(f: &File) -> io::Result<KernelMap> {
-    let mut g = FamfsIocGetFmap {
-        iocmap: FamfsIocFmap {
-            fioc_file_size: 0,
-            fioc_file_type: 0,
-            fioc_ext_type: 0,
-            fioc_count: 0,
-            _pad: 0,
-            fioc_ptr: std::ptr::null(),
-        },
-        body: [0; 52],
-    };
+    let mut g = FamfsIocGetFmap::default();
     ioctl(f, FAMFSIOC_MAP_GET_V2, &raw mut g)?;
     let h = g.iocmap;
     let ext = |w: usize| Extent {
