@@ -53,7 +53,12 @@ pub(crate) struct Backing {
     pub(crate) size: u64,
     /// Kind of device.
     pub(crate) kind: Kind,
+    /// The device's own name (`dax0.0`, `pmem0`), NUL-terminated.
+    name: [u8; NAME_LEN],
 }
+
+/// Room for a device name (the kernel's `BDEVNAME_SIZE`).
+const NAME_LEN: usize = 32;
 
 impl Backing {
     /// Claims the device at `source` for the superblock `holder`.
@@ -89,8 +94,18 @@ impl Backing {
         match u32::from(mode) & b::S_IFMT {
             b::S_IFCHR => {
                 let mut dax_dev: *mut b::dax_device = ptr::null_mut();
-                // SAFETY: `source` is valid; `dax_dev` is a valid out pointer.
-                let ret = unsafe { b::famfs_glue_open_dax_chrdev(source, &mut dax_dev) };
+                let mut name = [0u8; NAME_LEN];
+                // SAFETY: `source` is valid; `dax_dev` and `name` are valid
+                // out buffers (the glue writes at most `NAME_LEN` bytes,
+                // NUL included).
+                let ret = unsafe {
+                    b::famfs_glue_open_dax_chrdev(
+                        source,
+                        &mut dax_dev,
+                        name.as_mut_ptr().cast(),
+                        NAME_LEN,
+                    )
+                };
                 if ret == ENODEV.to_errno() {
                     return Err(report(c"character device is not a dax device", ENODEV));
                 } else if ret == ENXIO.to_errno() {
@@ -136,6 +151,7 @@ impl Backing {
                     // SAFETY: We hold `dax_dev`.
                     size: unsafe { b::famfs_glue_devdax_size(dax_dev) },
                     kind: Kind::DevDax,
+                    name,
                 };
                 if backing.size == 0 {
                     return Err(report(c"dax device has no memory", EINVAL));
@@ -161,6 +177,10 @@ impl Backing {
                     unsafe { b::famfs_glue_bdev_release(file) };
                     return Err(report(c"block device does not support DAX", EOPNOTSUPP));
                 }
+                let mut name = [0u8; NAME_LEN];
+                // SAFETY: `file` is an open block device file; `name` has
+                // room for `NAME_LEN` bytes.
+                unsafe { b::famfs_glue_bdev_name(file, name.as_mut_ptr().cast(), NAME_LEN) };
                 // INVARIANT: the claim succeeded and `file` is ours.
                 let backing = Backing {
                     dax_dev,
@@ -170,6 +190,7 @@ impl Backing {
                     // SAFETY: `file` is an open block device file.
                     size: unsafe { b::famfs_glue_bdev_size(file) },
                     kind: Kind::Pmem,
+                    name,
                 };
                 if backing.size == 0 {
                     return Err(report(c"block device is empty", EINVAL));
@@ -188,6 +209,11 @@ impl Backing {
     /// The claimed dax device (valid while `self` lives).
     pub(crate) fn dax_dev(&self) -> *mut b::dax_device {
         self.dax_dev
+    }
+
+    /// The device's own name, as the kernel calls it (`dax0.0`, `pmem0p1`).
+    pub(crate) fn name(&self) -> &CStr {
+        CStr::from_bytes_until_nul(&self.name).unwrap_or(c"famfs")
     }
 }
 
@@ -287,10 +313,16 @@ unsafe extern "C" fn notify_failure(
                     );
                 });
             }
+            // Under the invalidate lock, held exclusively: a fault that
+            // found the mount healthy before `failed` was set holds it
+            // shared, so it has installed its mapping by now and the zap
+            // below removes it; later faults see `failed` and get SIGBUS.
+            b::famfs_glue_invalidate_lock(inode);
             b::unmap_mapping_range(mapping, 0, 0, 1);
             if mf_flags & b::mf_flags_MF_MEM_PRE_REMOVE as c_int != 0 {
                 b::famfs_glue_drop_dax_layout(inode);
             }
+            b::famfs_glue_invalidate_unlock(inode);
             b::iput(inode);
         }
     }

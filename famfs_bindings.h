@@ -7,3 +7,11 @@
 #include <linux/dax.h>
 #include <linux/statfs.h>
 #include "famfs_glue.h"
+
+/*
+ * Constants the C headers define as macros with casts or BIT(), which bindgen
+ * cannot evaluate; the initialisers are evaluated by libclang instead.
+ */
+const fmode_t FAMFS_CONST_FMODE_WRITE = FMODE_WRITE;
+const fmode_t FAMFS_CONST_FMODE_CREATED = FMODE_CREATED;
+const unsigned long FAMFS_CONST_SB_RDONLY = SB_RDONLY;

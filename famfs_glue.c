@@ -19,6 +19,7 @@
 #include <linux/uio.h>
 #include <linux/module.h>
 #include <linux/namei.h>
+#include <linux/ratelimit.h>
 #include <linux/slab.h>
 #include "famfs_glue.h"
 #include "uapi/famfs_ioctl.h"
@@ -54,49 +55,45 @@ void famfs_glue_inject_leak(void)
 	pr_info("famfs: test_inject: leaking 64 bytes at %px\n", p);
 }
 
-const struct fs_parameter_spec famfs_glue_param_specs[] = {
-	fsparam_u32oct("mode", FAMFS_GLUE_PARAM_MODE),
-	fsparam_string("dax", FAMFS_GLUE_PARAM_DAX),
-	{}
-};
-
-int famfs_glue_parse_param(struct fs_context *fc, struct fs_parameter *param,
-			   u32 *value)
-{
-	struct fs_parse_result result;
-	int opt;
-
-	opt = fs_parse(fc, famfs_glue_param_specs, param, &result);
-	if (opt == -ENOPARAM) {
-		opt = vfs_parse_fs_param_source(fc, param);
-		if (opt == -ENOPARAM)
-			return invalfc(fc, "unknown mount option '%s'", param->key);
-		return opt;
-	}
-	if (opt < 0)
-		return opt;
-	if (opt == FAMFS_GLUE_PARAM_DAX) {
-		/* famfs files are always DAX; upstream user space passes dax=always. */
-		if (strcmp(param->string, "always") != 0)
-			return invalfc(fc, "dax=%s is not supported (famfs is always DAX)",
-				       param->string);
-		return FAMFS_GLUE_PARAM_HANDLED;
-	}
-	*value = result.uint_32;
-	return opt;
-}
-
 /*
  * One line in the kernel log for every refused mount, and the same text in
- * the fs_context log when the caller reads it (fsopen/fsconfig users).
+ * the fs_context log when the caller reads it (fsopen/fsconfig users). The
+ * kernel log line is rate-limited on its own budget: a loop of bad mounts
+ * cannot flood the log, and the usual handful of refusals all show.
  */
+static DEFINE_RATELIMIT_STATE(famfs_glue_mount_rs, 5 * HZ, 50);
+
 void famfs_glue_report(struct fs_context *fc, const char *source,
 		       const char *what, int err)
 {
-	pr_err("famfs: cannot mount %s: %s (%pe)\n", source ? source : "(no source)",
-	       what, ERR_PTR(err));
+	if (__ratelimit(&famfs_glue_mount_rs))
+		pr_err("famfs: cannot mount %s: %s (%pe)\n",
+		       source ? source : "(no source)", what, ERR_PTR(err));
 	if (fc && fc->log.log)
 		errorfc(fc, "cannot mount %s: %s", source ? source : "(no source)", what);
+}
+
+/*
+ * Budget for the other messages user input can trigger (refused maps, size
+ * changes): the kernel's default of 10 lines per 5 seconds, after which
+ * ___ratelimit() reports how many were suppressed.
+ */
+static DEFINE_RATELIMIT_STATE(famfs_glue_input_rs, DEFAULT_RATELIMIT_INTERVAL,
+			      DEFAULT_RATELIMIT_BURST);
+
+bool famfs_glue_log_allowed(void)
+{
+	return __ratelimit(&famfs_glue_input_rs);
+}
+
+/*
+ * The public famfs user space decides that the standalone famfs module is
+ * loaded by looking in /proc/kallsyms for a symbol of module [famfs] whose
+ * name starts with "famfs_create". The Rust functions have mangled names, so
+ * this one exists for that lookup alone; nothing calls it.
+ */
+__used noinline void famfs_create_marker(void)
+{
 }
 
 /* The file type bits of what @path names (following symlinks). */
@@ -146,7 +143,8 @@ static struct dax_device *famfs_glue_file_dax(struct file *file)
  * is not a dax device. No reference to the dax_device is kept: the caller
  * claims it with fs_dax_get(), which pins it.
  */
-int famfs_glue_open_dax_chrdev(const char *path, struct dax_device **dax_dev)
+int famfs_glue_open_dax_chrdev(const char *path, struct dax_device **dax_dev,
+			       char *name, size_t name_len)
 {
 	struct file *file = filp_open(path, O_RDWR | O_LARGEFILE, 0);
 	struct dax_device *dd;
@@ -154,6 +152,10 @@ int famfs_glue_open_dax_chrdev(const char *path, struct dax_device **dax_dev)
 	if (IS_ERR(file))
 		return PTR_ERR(file);
 	dd = famfs_glue_file_dax(file);
+	if (dd)
+		/* The dev_dax device's own name (dax0.0), whatever the path. */
+		strscpy(name, dev_name(kobj_to_dev(file_inode(file)->i_cdev->kobj.parent)),
+			name_len);
 	fput(file);
 	if (!dd)
 		return -ENODEV;
@@ -201,6 +203,12 @@ struct dax_device *famfs_glue_bdev_dax(struct file *bdev_file, u64 *start_off,
 				       const struct dax_holder_operations *ops)
 {
 	return fs_dax_get_by_bdev(file_bdev(bdev_file), start_off, holder, ops);
+}
+
+/* The block device's own name (pmem0, pmem0p1), whatever the path. */
+void famfs_glue_bdev_name(struct file *bdev_file, char *name, size_t name_len)
+{
+	snprintf(name, name_len, "%pg", file_bdev(bdev_file));
 }
 
 u64 famfs_glue_bdev_size(struct file *bdev_file)
@@ -300,6 +308,17 @@ void famfs_glue_i_size_write(struct inode *inode, loff_t size)
 void famfs_glue_set_dax(struct inode *inode)
 {
 	inode->i_flags |= S_DAX;
+}
+
+/* The mapping's invalidate lock: faults hold it shared. */
+void famfs_glue_invalidate_lock(struct inode *inode)
+{
+	filemap_invalidate_lock(inode->i_mapping);
+}
+
+void famfs_glue_invalidate_unlock(struct inode *inode)
+{
+	filemap_invalidate_unlock(inode->i_mapping);
 }
 
 /* Called from ->evict_inode: DAX files must break their layouts first. */
@@ -482,13 +501,10 @@ void famfs_glue_stats_destroy(struct famfs_glue_stats *st)
  * Before the device goes away (MF_MEM_PRE_REMOVE): wait until no page of the
  * file is in use any more (its mappings were torn down), then delete every
  * DAX entry of the file, so that nothing refers to the device's pages once
- * they are gone. Faults are held off by the invalidate lock meanwhile.
+ * they are gone. The caller holds the invalidate lock, so no fault can
+ * install a new entry meanwhile.
  */
 void famfs_glue_drop_dax_layout(struct inode *inode)
 {
-	struct address_space *mapping = inode->i_mapping;
-
-	filemap_invalidate_lock(mapping);
 	dax_break_layout_final(inode);
-	filemap_invalidate_unlock(mapping);
 }

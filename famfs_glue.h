@@ -23,36 +23,31 @@ struct dax_holder_operations;
 /* The KABI this module speaks (module parameter famfs_kabi_version). */
 #define FAMFS_GLUE_KABI_VERSION 43
 
-/* Results of famfs_glue_parse_param() besides negative errnos. */
-enum famfs_glue_param {
-	FAMFS_GLUE_PARAM_HANDLED = 0,	/* consumed by the VFS (e.g. "source") */
-	FAMFS_GLUE_PARAM_MODE = 1,	/* *value holds the root directory mode */
-	FAMFS_GLUE_PARAM_DAX = 2,	/* dax=always (accepted, nothing to do) */
-};
-
 /* Bits of the test-only module parameter test_inject. */
 #define FAMFS_GLUE_INJECT_WARN		(1U << 0)
 #define FAMFS_GLUE_INJECT_LEAK		(1U << 1)
 #define FAMFS_GLUE_INJECT_KUNIT_FAIL	(1U << 2)
 
-extern const struct fs_parameter_spec famfs_glue_param_specs[];
-
 unsigned int famfs_glue_test_inject(void);
 void famfs_glue_inject_warn(void);
 void famfs_glue_inject_leak(void);
 
-int famfs_glue_parse_param(struct fs_context *fc, struct fs_parameter *param,
-			   u32 *value);
 void famfs_glue_report(struct fs_context *fc, const char *source,
 		       const char *what, int err);
+bool famfs_glue_log_allowed(void);
+
+/* For the public famfs tools' module detection (see famfs_glue.c). */
+void famfs_create_marker(void);
 
 int famfs_glue_path_mode(const char *path, umode_t *mode);
-int famfs_glue_open_dax_chrdev(const char *path, struct dax_device **dax_dev);
+int famfs_glue_open_dax_chrdev(const char *path, struct dax_device **dax_dev,
+			       char *name, size_t name_len);
 u64 famfs_glue_devdax_size(struct dax_device *dax_dev);
 struct file *famfs_glue_bdev_open(const char *path, void *holder);
 struct dax_device *famfs_glue_bdev_dax(struct file *bdev_file, u64 *start_off,
 				       void *holder,
 				       const struct dax_holder_operations *ops);
+void famfs_glue_bdev_name(struct file *bdev_file, char *name, size_t name_len);
 u64 famfs_glue_bdev_size(struct file *bdev_file);
 void famfs_glue_bdev_release(struct file *bdev_file);
 void famfs_glue_set_root_mode(struct inode *root, umode_t mode);
@@ -95,6 +90,8 @@ void famfs_glue_i_size_write(struct inode *inode, loff_t size);
 void famfs_glue_set_dax(struct inode *inode);
 void famfs_glue_evict(struct inode *inode);
 void famfs_glue_drop_dax_layout(struct inode *inode);
+void famfs_glue_invalidate_lock(struct inode *inode);
+void famfs_glue_invalidate_unlock(struct inode *inode);
 
 size_t famfs_glue_iov_iter_count(const struct iov_iter *iter);
 void famfs_glue_iov_iter_truncate(struct iov_iter *iter, u64 count);

@@ -28,19 +28,26 @@ const fn this_module() -> *mut b::module {
     kernel::module::this_module::<crate::FamfsModule>().as_ptr()
 }
 
-const FMODE_WRITE: u32 = 1 << 1;
-
-/// `file_operations::open`: a file without any write permission bit cannot
-/// be opened for writing, not even by root, so it can never be written
-/// through a mapping either.
+/// `file_operations::open`. Ordinary VFS permission checks apply (root may
+/// write a file without write bits, as on any file system). With the
+/// `strict_write` mount option a file without any write permission bit
+/// cannot be opened for writing by anyone, root included, except by the open
+/// that creates it (`FMODE_CREATED`, for which the VFS checks no permission
+/// either), so that such a file can only be given its map.
 ///
 /// # Safety
 ///
 /// Called only by the VFS.
 unsafe extern "C" fn open(inode: *mut b::inode, file: *mut b::file) -> c_int {
-    // SAFETY: The VFS passes a live inode and the file being opened.
+    // SAFETY: The VFS passes a live famfs inode and the file being opened.
     unsafe {
-        if (*file).f_mode & FMODE_WRITE != 0 && u32::from((*inode).i_mode) & 0o222 == 0 {
+        let strict = FsInfo::from_sb((*inode).i_sb).strict_write();
+        let f_mode = (*file).f_mode;
+        if strict
+            && f_mode & b::FAMFS_CONST_FMODE_WRITE != 0
+            && f_mode & b::FAMFS_CONST_FMODE_CREATED == 0
+            && u32::from((*inode).i_mode) & 0o222 == 0
+        {
             return EACCES.to_errno();
         }
         b::generic_file_open(inode, file)
@@ -165,17 +172,22 @@ const VM_FAULT_ERROR: c_uint = b::vm_fault_reason_VM_FAULT_OOM
 unsafe fn fault(vmf: *mut b::vm_fault, order: c_uint, count: bool) -> b::vm_fault_t {
     // SAFETY: Per the function contract.
     let inode = unsafe { b::famfs_glue_vmf_inode(vmf) };
-    // SAFETY: A mapped file keeps its inode alive.
-    if unsafe { inode::usable_meta(inode) }.is_err() {
-        return VM_FAULT_SIGBUS;
-    }
     // SAFETY: As above.
     let write = unsafe { b::famfs_glue_vmf_is_shared_write(vmf) };
     let mut pfn: c_ulong = 0;
-    // SAFETY: The locking DAX faults need surrounds the DAX call.
+    // SAFETY: The locking DAX faults need surrounds the DAX call. The check
+    // that the file may serve data is made under the invalidate lock (taken
+    // shared by `famfs_glue_fault_start`): invalidation (a size change, a
+    // memory failure) takes it exclusively before zapping the mappings, so
+    // no fault can map the memory after the zap. `iomap_begin` checks again
+    // for the range it resolves.
     let ret = unsafe {
         b::famfs_glue_fault_start(vmf, write);
-        let ret = b::dax_iomap_fault(vmf, order, &mut pfn, ptr::null_mut(), &IOMAP_OPS);
+        let ret = if inode::usable_meta(inode).is_err() {
+            VM_FAULT_SIGBUS
+        } else {
+            b::dax_iomap_fault(vmf, order, &mut pfn, ptr::null_mut(), &IOMAP_OPS)
+        };
         b::famfs_glue_fault_end(vmf, write);
         ret
     };

@@ -19,7 +19,7 @@ use crate::file;
 use crate::fmap::{Fmap, FmapError, Limits};
 use crate::mount::{FsInfo, InodeKey, MappedRange};
 
-const SB_RDONLY: usize = 1;
+use b::FAMFS_CONST_SB_RDONLY as SB_RDONLY;
 
 use b::{S_IFDIR, S_IFMT, S_IFREG};
 
@@ -239,11 +239,22 @@ pub(crate) unsafe fn may_create_map(inode: *mut b::inode) -> Result {
     Ok(())
 }
 
-/// Logs why a map was refused and returns its errno.
+/// Whether a message that user input can trigger may be logged now: such
+/// messages share a rate limit (10 lines per 5 seconds), so that a loop of
+/// bad requests cannot flood the kernel log.
+pub(crate) fn log_allowed() -> bool {
+    // SAFETY: Plain C function without preconditions (a static ratelimit
+    // state).
+    unsafe { b::famfs_glue_log_allowed() }
+}
+
+/// Logs (rate-limited) why a map was refused and returns its errno.
 pub(crate) fn map_refused(inode: *mut b::inode, e: FmapError) -> Error {
     // SAFETY: Callers pass a live inode.
     let ino = unsafe { (*inode).i_ino };
-    pr_err!("map refused for inode {}: {}\n", ino, e.describe());
+    if log_allowed() {
+        pr_err!("map refused for inode {}: {}\n", ino, e.describe());
+    }
     Error::from_errno(-e.errno())
 }
 
@@ -290,15 +301,19 @@ unsafe fn install_locked(inode: *mut b::inode, info: &FsInfo, new_meta: KBox<Fil
     let ino = unsafe { (*inode).i_ino };
     // SAFETY: As above.
     if unsafe { meta(inode) }.is_some() {
-        pr_err!(
-            "map refused for inode {}: the file already has a map\n",
-            ino
-        );
+        if log_allowed() {
+            pr_err!(
+                "map refused for inode {}: the file already has a map\n",
+                ino
+            );
+        }
         return Err(EEXIST);
     }
     // SAFETY: As above.
     if unsafe { b::famfs_glue_i_size_read(inode) } != 0 {
-        pr_err!("map refused for inode {}: the file is not empty\n", ino);
+        if log_allowed() {
+            pr_err!("map refused for inode {}: the file is not empty\n", ino);
+        }
         return Err(EINVAL);
     }
     let file_size = i64::try_from(new_meta.fmap.file_size).map_err(|_| EINVAL)?;
@@ -319,11 +334,13 @@ unsafe fn install_locked(inode: *mut b::inode, info: &FsInfo, new_meta: KBox<Fil
         // SAFETY: Registry entries are live inodes (removed before eviction
         // completes, under this lock).
         let other_ino = unsafe { (*other.0).i_ino };
-        pr_err!(
-            "map refused for inode {}: overlaps the memory of inode {}\n",
-            ino,
-            other_ino
-        );
+        if log_allowed() {
+            pr_err!(
+                "map refused for inode {}: overlaps the memory of inode {}\n",
+                ino,
+                other_ino
+            );
+        }
         return Err(EINVAL);
     }
     let before = ranges.len();
@@ -417,15 +434,22 @@ unsafe extern "C" fn file_setattr(
             && (*attr).ia_size != b::famfs_glue_i_size_read(inode)
         {
             if let Some(m) = meta(inode) {
-                if !m.invalid.swap(true, Ordering::AcqRel) {
+                // The invalidate lock, held exclusively, orders this against
+                // faults: one that found the file valid holds it shared and
+                // has installed its mapping before we get it, so the zap
+                // below removes that mapping; every later fault sees the
+                // flag and gets SIGBUS. Without the lock a fault could map
+                // the file's memory after the zap.
+                b::famfs_glue_invalidate_lock(inode);
+                let first = !m.invalid.swap(true, Ordering::AcqRel);
+                b::unmap_mapping_range((*inode).i_mapping, 0, 0, 1);
+                b::famfs_glue_invalidate_unlock(inode);
+                if first && log_allowed() {
                     pr_warn!(
                         "inode {}: size changed, the file is invalid until remount\n",
                         (*inode).i_ino
                     );
                 }
-                // Zap every user mapping of the file: the next access
-                // faults, and faults on an invalid file get SIGBUS.
-                b::unmap_mapping_range((*inode).i_mapping, 0, 0, 1);
             }
             b::famfs_glue_i_size_write(inode, (*attr).ia_size);
         }

@@ -109,6 +109,7 @@ unsafe impl FromBytes for IocFmap {}
 unsafe impl AsBytes for IocGetFmap {}
 
 const SIMPLE_DAX_EXTENT: u32 = 0;
+const INTERLEAVED_EXTENT: u32 = 1;
 const EXT_SIMPLE: u32 = 0;
 const EXT_INTERLEAVE: u32 = 1;
 
@@ -266,25 +267,33 @@ unsafe fn map_create(
     unsafe { inode::install_map(inode, fmap, unaligned_last_len) }
 }
 
-/// Fills the v1 view of a map.
-fn encode_v1(fmap: &Fmap, size: u64) -> Result<IocMap> {
-    let Layout::Simple { count, extents } = &fmap.layout else {
-        return Err(EINVAL);
-    };
+/// Fills the v1 view of a map. Every mapped file answers: a simple map with
+/// its extents, an interleaved one with its type, size and count of
+/// interleaved extents only (the v1 structure has no room for strips; user
+/// space reads those with MAP_GET_V2).
+fn encode_v1(fmap: &Fmap, size: u64) -> IocMap {
     let mut m = IocMap {
-        extent_type: SIMPLE_DAX_EXTENT,
         file_type: fmap.file_type.to_raw(),
         file_size: size,
-        ext_list_count: *count as u64,
         ..Default::default()
     };
-    for (dst, src) in m.ext_list.iter_mut().zip(extents.iter()).take(*count) {
-        *dst = IocExtent {
-            offset: src.offset,
-            len: src.len,
-        };
+    match &fmap.layout {
+        Layout::Simple { count, extents } => {
+            m.extent_type = SIMPLE_DAX_EXTENT;
+            m.ext_list_count = *count as u64;
+            for (dst, src) in m.ext_list.iter_mut().zip(extents.iter()).take(*count) {
+                *dst = IocExtent {
+                    offset: src.offset,
+                    len: src.len,
+                };
+            }
+        }
+        Layout::Interleaved { count, .. } => {
+            m.extent_type = INTERLEAVED_EXTENT;
+            m.ext_list_count = *count as u64;
+        }
     }
-    Ok(m)
+    m
 }
 
 /// Fills the v2 view of a map.
@@ -377,9 +386,13 @@ unsafe fn ioctl(file: *mut b::file, cmd: c_uint, arg: c_ulong) -> Result {
             match cmd {
                 FAMFSIOC_MAP_GET => user(size_of::<IocMap>())
                     .writer()
-                    .write(&encode_v1(&fmap, size)?),
+                    .write(&encode_v1(&fmap, size)),
                 FAMFSIOC_MAP_GETEXT => {
-                    let m = encode_v1(&fmap, size)?;
+                    // Simple maps only: an interleaved map has no v1 extents.
+                    if !matches!(fmap.layout, Layout::Simple { .. }) {
+                        return Err(EINVAL);
+                    }
+                    let m = encode_v1(&fmap, size);
                     let n = m.ext_list_count as usize;
                     let mut w = user(n * size_of::<IocExtent>()).writer();
                     for e in m.ext_list.iter().take(n) {

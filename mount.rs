@@ -12,13 +12,13 @@
 
 use core::cell::UnsafeCell;
 use core::ptr;
-use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 use kernel::error::{from_result, to_result};
 use kernel::ffi::{c_int, c_uint};
 use kernel::new_mutex;
 use kernel::prelude::*;
-use kernel::str::as_char_ptr_in_const_context;
+use kernel::str::{as_char_ptr_in_const_context, CString};
 use kernel::sync::Mutex;
 
 use crate::bindings as b;
@@ -64,6 +64,9 @@ pub(crate) struct FsInfo {
     root_mode: AtomicU32,
     /// Whether `mode=` was given (matters for remount).
     mode_given: bool,
+    /// `strict_write`: files without a write permission bit cannot be
+    /// opened for writing, not even by root.
+    strict_write: AtomicBool,
     /// The claimed device; `None` until `fill_super` succeeds in claiming it.
     pub(crate) backing: Option<Backing>,
     /// Size of the device in bytes (published in sysfs).
@@ -99,6 +102,7 @@ impl FsInfo {
         try_pin_init!(FsInfo {
             root_mode: AtomicU32::new(DEFAULT_ROOT_MODE),
             mode_given: false,
+            strict_write: AtomicBool::new(false),
             backing: None,
             dev_size: AtomicU64::new(0),
             failed: AtomicU64::new(0),
@@ -108,6 +112,11 @@ impl FsInfo {
             ranges <- new_mutex!(KVec::new()),
             stats: ptr::null_mut(),
         }? Error)
+    }
+
+    /// Whether the mount has the `strict_write` option.
+    pub(crate) fn strict_write(&self) -> bool {
+        self.strict_write.load(Ordering::Relaxed)
     }
 
     /// Whether a memory failure stopped the mount.
@@ -194,36 +203,171 @@ unsafe extern "C" fn fc_free(fc: *mut b::fs_context) {
     }
 }
 
-/// `fs_context_operations::parse_param`: one mount option.
+/// A mount option, decoded (the `source` key is handled by the caller).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum MountOption {
+    /// `mode=OCTAL`: permission bits of the root directory.
+    Mode(u32),
+    /// `dax=always`: accepted because the public user space passes it; famfs
+    /// files are always DAX.
+    DaxAlways,
+    /// `strict_write`: see [`FsInfo::strict_write`].
+    StrictWrite,
+}
+
+/// Why a mount option was refused (always `EINVAL`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum OptionError {
+    /// Not an option famfs knows.
+    Unknown,
+    /// `mode` without a value, or `strict_write` with one.
+    Form,
+    /// `mode=` that is not an octal number.
+    BadMode,
+    /// `mode=` with bits beyond 07777.
+    ModeRange,
+    /// `dax=` with another value than `always`.
+    Dax,
+}
+
+/// Decodes one mount option; `value` is `None` for a bare key (a flag).
+pub(crate) fn parse_option(key: &[u8], value: Option<&[u8]>) -> Result<MountOption, OptionError> {
+    match (key, value) {
+        (b"mode", Some(v)) => {
+            if v.is_empty() {
+                return Err(OptionError::BadMode);
+            }
+            let mut mode: u32 = 0;
+            for &c in v {
+                if !(b'0'..=b'7').contains(&c) {
+                    return Err(OptionError::BadMode);
+                }
+                mode = mode
+                    .checked_mul(8)
+                    .and_then(|m| m.checked_add(u32::from(c - b'0')))
+                    .ok_or(OptionError::ModeRange)?;
+            }
+            if mode & !b::S_IALLUGO != 0 {
+                return Err(OptionError::ModeRange);
+            }
+            Ok(MountOption::Mode(mode))
+        }
+        (b"dax", Some(b"always")) => Ok(MountOption::DaxAlways),
+        (b"dax", _) => Err(OptionError::Dax),
+        (b"strict_write", None) => Ok(MountOption::StrictWrite),
+        (b"mode", None) | (b"strict_write", Some(_)) => Err(OptionError::Form),
+        _ => Err(OptionError::Unknown),
+    }
+}
+
+/// Refuses a mount in the documented form (see `famfs_glue_report`) and
+/// returns the errno.
+///
+/// # Safety
+///
+/// `fc` must be a valid fs_context.
+unsafe fn refuse(fc: *mut b::fs_context, what: &CStr, err: Error) -> c_int {
+    // SAFETY: `fc` is valid (function contract); its source is null or a
+    // NUL-terminated string; `what` is NUL-terminated.
+    unsafe { b::famfs_glue_report(fc, (*fc).source, what.as_char_ptr(), err.to_errno()) };
+    err.to_errno()
+}
+
+/// Refuses a mount with a message naming the option (`what` formats it).
+///
+/// # Safety
+///
+/// `fc` must be a valid fs_context.
+unsafe fn refuse_fmt(fc: *mut b::fs_context, what: core::fmt::Arguments<'_>) -> c_int {
+    match CString::try_from_fmt(what) {
+        // SAFETY: Per the function contract.
+        Ok(msg) => unsafe { refuse(fc, &msg, EINVAL) },
+        // SAFETY: Per the function contract.
+        Err(_) => unsafe { refuse(fc, c"bad mount option", EINVAL) },
+    }
+}
+
+/// `fs_context_operations::parse_param`: one mount option. Every refusal
+/// gets one line of the documented form (no fs_parser messages).
 ///
 /// # Safety
 ///
 /// Called only by the VFS, with the arguments its contract for this
 /// operation guarantees.
 unsafe extern "C" fn parse_param(fc: *mut b::fs_context, param: *mut b::fs_parameter) -> c_int {
-    let mut value: u32 = 0;
-    // SAFETY: The VFS passes a valid fs_context and parameter.
-    let opt = unsafe { b::famfs_glue_parse_param(fc, param, &mut value) };
-    if opt < 0 {
-        return opt;
-    }
-    if opt as u32 == b::famfs_glue_param_FAMFS_GLUE_PARAM_MODE {
-        if value & !b::S_IALLUGO != 0 {
-            // SAFETY: `fc` is valid; the strings are NUL-terminated.
-            unsafe {
-                b::famfs_glue_report(
+    // SAFETY: The VFS passes a valid parameter with a NUL-terminated key.
+    let key = unsafe { CStr::from_char_ptr((*param).key) };
+    // SAFETY: As above; `type_` says which member of the union is valid,
+    // and a string value is NUL-terminated.
+    let value = unsafe {
+        match (*param).type_() {
+            b::fs_value_type_fs_value_is_flag => None,
+            b::fs_value_type_fs_value_is_string => {
+                Some(CStr::from_char_ptr((*param).__bindgen_anon_1.string).to_bytes())
+            }
+            _ => {
+                return refuse_fmt(
                     fc,
-                    (*fc).source,
-                    c"mode= takes permission bits only (at most 07777)".as_char_ptr(),
-                    EINVAL.to_errno(),
+                    fmt!(
+                        "option '{}' must be given as a string or a flag",
+                        key.to_str().unwrap_or("?")
+                    ),
                 )
-            };
-            return EINVAL.to_errno();
+            }
         }
-        // SAFETY: `init_fs_context` set `s_fs_info` for this context.
-        let info = unsafe { fc_info(fc) };
-        info.root_mode.store(value, Ordering::Relaxed);
-        info.mode_given = true;
+    };
+    let key_text = key.to_str().unwrap_or("?");
+    if key.to_bytes() == b"source" {
+        // SAFETY: `fc` is valid.
+        if !unsafe { (*fc).source }.is_null() {
+            // SAFETY: `fc` is valid.
+            return unsafe { refuse(fc, c"more than one source given", EINVAL) };
+        }
+        if value.is_none() {
+            // SAFETY: `fc` is valid.
+            return unsafe { refuse(fc, c"source needs a path", EINVAL) };
+        }
+        // SAFETY: A string parameter for a context without a source: the
+        // VFS helper takes the string over as `fc->source` and cannot fail
+        // (other than the two cases refused above).
+        return unsafe { b::vfs_parse_fs_param_source(fc, param) };
+    }
+    let opt = match parse_option(key.to_bytes(), value) {
+        Ok(opt) => opt,
+        Err(e) => {
+            let v = value.map_or(Ok(""), core::str::from_utf8).unwrap_or("?");
+            // SAFETY: `fc` is valid.
+            return unsafe {
+                match e {
+                    OptionError::Unknown => {
+                        refuse_fmt(fc, fmt!("unknown mount option '{key_text}'"))
+                    }
+                    OptionError::Form if key.to_bytes() == b"mode" => {
+                        refuse(fc, c"mode needs a value (mode=OCTAL)", EINVAL)
+                    }
+                    OptionError::Form => refuse_fmt(fc, fmt!("option '{key_text}' takes no value")),
+                    OptionError::BadMode => refuse_fmt(fc, fmt!("mode={v} is not an octal number")),
+                    OptionError::ModeRange => refuse(
+                        fc,
+                        c"mode= takes permission bits only (at most 07777)",
+                        EINVAL,
+                    ),
+                    OptionError::Dax => {
+                        refuse_fmt(fc, fmt!("dax={v} is not supported (famfs is always DAX)"))
+                    }
+                }
+            };
+        }
+    };
+    // SAFETY: `init_fs_context` set `s_fs_info` for this context.
+    let info = unsafe { fc_info(fc) };
+    match opt {
+        MountOption::Mode(mode) => {
+            info.root_mode.store(mode, Ordering::Relaxed);
+            info.mode_given = true;
+        }
+        MountOption::DaxAlways => {}
+        MountOption::StrictWrite => info.strict_write.store(true, Ordering::Relaxed),
     }
     0
 }
@@ -251,6 +395,11 @@ unsafe extern "C" fn reconfigure(fc: *mut b::fs_context) -> c_int {
     unsafe {
         let new = fc_info(fc);
         let sb = (*(*fc).root).d_sb;
+        if new.strict_write() {
+            FsInfo::from_sb(sb)
+                .strict_write
+                .store(true, Ordering::Relaxed);
+        }
         if new.mode_given {
             let mode = new.root_mode.load(Ordering::Relaxed);
             FsInfo::from_sb(sb).root_mode.store(mode, Ordering::Relaxed);
@@ -304,8 +453,9 @@ unsafe extern "C" fn fill_super(sb: *mut b::super_block, fc: *mut b::fs_context)
             backing.start_off
         );
         info.dev_size.store(backing.size, Ordering::Relaxed);
-        // The sysfs directory is named after the device (mounted once at a
-        // time): /sys/fs/famfs/dax0.0/ or /sys/fs/famfs/pmem0/.
+        // The sysfs directory is named after the device itself, not the path
+        // it was mounted through (a device is mounted once at a time, so the
+        // name is unique): /sys/fs/famfs/dax0.0/ or /sys/fs/famfs/pmem0/.
         let counters: [*const u64; b::famfs_glue_stat_FAMFS_GLUE_NR_STATS as usize] = [
             info.pte_faults.as_ptr(),
             info.pmd_faults.as_ptr(),
@@ -315,8 +465,23 @@ unsafe extern "C" fn fill_super(sb: *mut b::super_block, fc: *mut b::fs_context)
         ];
         // SAFETY: `source` is a valid string; the counters live in the
         // `FsInfo`, which destroys the sysfs object before it goes away.
-        let stats = unsafe { b::famfs_glue_stats_create(basename(source), counters.as_ptr()) };
-        info.stats = kernel::error::from_err_ptr(stats)?;
+        let stats =
+            unsafe { b::famfs_glue_stats_create(backing.name().as_char_ptr(), counters.as_ptr()) };
+        info.stats = match kernel::error::from_err_ptr(stats) {
+            Ok(st) => st,
+            Err(e) => {
+                // SAFETY: `fc` and `source` are valid; the text is NUL-terminated.
+                unsafe {
+                    b::famfs_glue_report(
+                        fc,
+                        source,
+                        c"cannot create the statistics directory in /sys/fs/famfs".as_char_ptr(),
+                        e.to_errno(),
+                    )
+                };
+                return Err(e);
+            }
+        };
         info.backing = Some(backing);
 
         // SAFETY: We are initialising a new superblock.
@@ -401,19 +566,11 @@ unsafe extern "C" fn show_options(m: *mut b::seq_file, root: *mut b::dentry) -> 
         let info = FsInfo::from_sb((*root).d_sb);
         let mode = info.root_mode.load(Ordering::Relaxed);
         b::seq_printf(m, c",mode=%o".as_char_ptr(), mode as c_uint);
+        if info.strict_write() {
+            b::seq_printf(m, c",strict_write".as_char_ptr());
+        }
     }
     0
-}
-
-/// The last path component of a NUL-terminated path.
-fn basename(path: *const kernel::ffi::c_char) -> *const kernel::ffi::c_char {
-    // SAFETY: Callers pass a valid NUL-terminated string.
-    let bytes = unsafe { CStr::from_char_ptr(path) }.to_bytes();
-    match bytes.iter().rposition(|&c| c == b'/') {
-        // SAFETY: `i + 1` is within the string (at most its NUL).
-        Some(i) => unsafe { path.add(i + 1) },
-        None => path,
-    }
 }
 
 static SUPER_OPS: b::super_operations = b::super_operations {
@@ -437,7 +594,6 @@ unsafe impl Sync for FsType {}
 static FAMFS_FS_TYPE: FsType = FsType(UnsafeCell::new(kernel::bindings::file_system_type {
     name: as_char_ptr_in_const_context(c"famfs"),
     init_fs_context: Some(init_fs_context),
-    parameters: (&raw const b::famfs_glue_param_specs).cast(),
     kill_sb: Some(kill_sb),
     owner: kernel::module::this_module::<crate::FamfsModule>().as_ptr(),
     ..pin_init::zeroed()
@@ -469,5 +625,77 @@ impl Drop for Registration {
         // SAFETY: Initialised in `new`; no mount (and so no per-mount sysfs
         // directory) is left.
         unsafe { b::famfs_glue_sysfs_exit() };
+    }
+}
+
+#[kunit_tests(famfs_mount_options)]
+mod tests {
+    use super::{parse_option, MountOption, OptionError};
+
+    #[test]
+    fn mode_is_octal_permission_bits() {
+        assert_eq!(
+            parse_option(b"mode", Some(b"0755")),
+            Ok(MountOption::Mode(0o755))
+        );
+        assert_eq!(
+            parse_option(b"mode", Some(b"7777")),
+            Ok(MountOption::Mode(0o7777))
+        );
+        assert_eq!(parse_option(b"mode", Some(b"0")), Ok(MountOption::Mode(0)));
+        assert_eq!(
+            parse_option(b"mode", Some(b"17777")),
+            Err(OptionError::ModeRange)
+        );
+        // Overflows u32 on the way: still a range error, not a wrap-around.
+        assert_eq!(
+            parse_option(b"mode", Some(b"77777777777777")),
+            Err(OptionError::ModeRange)
+        );
+        assert_eq!(
+            parse_option(b"mode", Some(b"abc")),
+            Err(OptionError::BadMode)
+        );
+        assert_eq!(
+            parse_option(b"mode", Some(b"0758")),
+            Err(OptionError::BadMode)
+        );
+        assert_eq!(parse_option(b"mode", Some(b"")), Err(OptionError::BadMode));
+        assert_eq!(parse_option(b"mode", None), Err(OptionError::Form));
+    }
+
+    #[test]
+    fn dax_accepts_always_only() {
+        assert_eq!(
+            parse_option(b"dax", Some(b"always")),
+            Ok(MountOption::DaxAlways)
+        );
+        assert_eq!(parse_option(b"dax", Some(b"never")), Err(OptionError::Dax));
+        assert_eq!(parse_option(b"dax", None), Err(OptionError::Dax));
+    }
+
+    #[test]
+    fn strict_write_is_a_flag() {
+        assert_eq!(
+            parse_option(b"strict_write", None),
+            Ok(MountOption::StrictWrite)
+        );
+        assert_eq!(
+            parse_option(b"strict_write", Some(b"1")),
+            Err(OptionError::Form)
+        );
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        assert_eq!(
+            parse_option(b"bogus", Some(b"1")),
+            Err(OptionError::Unknown)
+        );
+        assert_eq!(
+            parse_option(b"Mode", Some(b"755")),
+            Err(OptionError::Unknown)
+        );
+        assert_eq!(parse_option(b"", None), Err(OptionError::Unknown));
     }
 }

@@ -7,6 +7,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::Error;
+use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::io::AsRawFd;
 use std::process::ExitCode;
 
@@ -67,6 +68,15 @@ enum Cmd {
         /// whole argument (v1).
         #[arg(long)]
         bad_pointer: bool,
+        /// Create FILE with open(O_RDWR|O_CREAT|O_EXCL, MODE) (octal) and
+        /// issue the ioctl on that descriptor, as the public famfs tools do
+        /// (default: open the existing FILE read-only).
+        #[arg(long, value_parser = parse_mode)]
+        creat: Option<u32>,
+        /// Issue the ioctl N times (stopping at the first success); the
+        /// result of the last one is reported. For log-flooding tests.
+        #[arg(long, default_value_t = 1)]
+        repeat: u64,
     },
     /// Print FILE's map (v1 and v2 views).
     Get {
@@ -93,6 +103,10 @@ enum Cmd {
     },
     /// Issue FAMFSIOC_NOP on FILE.
     Nop { file: String },
+}
+
+fn parse_mode(s: &str) -> Result<u32, String> {
+    u32::from_str_radix(s, 8).map_err(|e| format!("bad octal mode '{s}': {e}"))
 }
 
 fn parse_size(s: &str) -> Result<u64, String> {
@@ -164,11 +178,29 @@ fn create(
     raw_count: Option<u64>,
     devindex: u64,
     bad_pointer: bool,
+    creat: Option<u32>,
+    repeat: u64,
 ) -> Result<Result<(), OpError>> {
-    let f = OpenOptions::new()
-        .read(true)
-        .open(file)
-        .with_context(|| format!("open {file}"))?;
+    let f = match creat {
+        Some(mode) => OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .open(file),
+        None => OpenOptions::new().read(true).open(file),
+    }
+    .with_context(|| format!("open {file}"))?;
+    let issue = |cmd: u32, arg: *mut core::ffi::c_void, what: &str| {
+        let mut res = ioctl(&f, cmd, arg, what);
+        for _ in 1..repeat {
+            if res.is_ok() {
+                break;
+            }
+            res = ioctl(&f, cmd, arg, what);
+        }
+        res
+    };
     if v1 {
         if !ies.is_empty() {
             bail!("--v1 takes simple extents only");
@@ -187,7 +219,11 @@ fn create(
             };
         }
         let arg: *const FamfsIocMap = if bad_pointer { BAD_PTR as *const _ } else { &m };
-        return Ok(ioctl(&f, FAMFSIOC_MAP_CREATE, arg.cast_mut(), "MAP_CREATE"));
+        return Ok(issue(
+            FAMFSIOC_MAP_CREATE,
+            arg.cast_mut().cast(),
+            "MAP_CREATE",
+        ));
     }
     let simple: Vec<FamfsIocSimpleExtent> = extents
         .iter()
@@ -240,10 +276,9 @@ fn create(
             ptr
         },
     };
-    Ok(ioctl(
-        &f,
+    Ok(issue(
         FAMFSIOC_MAP_CREATE_V2,
-        (&raw const fmap).cast_mut(),
+        (&raw const fmap).cast_mut().cast(),
         "MAP_CREATE_V2",
     ))
 }
@@ -257,7 +292,14 @@ fn get(file: &str, v1_only: bool) -> Result<Result<(), OpError>> {
                 "v1 type={} size={} count={}",
                 m.file_type, m.file_size, m.ext_list_count
             );
-            for e in m.ext_list.iter().take(m.ext_list_count as usize) {
+            println!("v1 extent_type={}", m.extent_type);
+            // Interleaved maps come without extents in the v1 structure.
+            let simple = if m.extent_type == SIMPLE_DAX_EXTENT {
+                m.ext_list_count as usize
+            } else {
+                0
+            };
+            for e in m.ext_list.iter().take(simple) {
                 println!("v1 extent {:#x}:{:#x}", e.offset, e.len);
             }
         }
@@ -393,6 +435,8 @@ fn run(cli: Cli) -> Result<Result<(), OpError>> {
             raw_count,
             devindex,
             bad_pointer,
+            creat,
+            repeat,
         } => {
             let ftype = raw_type.unwrap_or(match kind {
                 Kind::Reg => FAMFS_REG,
@@ -412,6 +456,8 @@ fn run(cli: Cli) -> Result<Result<(), OpError>> {
                 raw_count,
                 devindex,
                 bad_pointer,
+                creat,
+                repeat,
             )
         }
         Cmd::Get { file, v1 } => get(&file, v1),
