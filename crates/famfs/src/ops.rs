@@ -260,6 +260,16 @@ pub fn mount(dev: &Path, mpt: &Path, verbose: bool) -> Result<Stats> {
     match meta::mkmeta(&mpt)
         .map_err(anyhow::Error::from)
         .and_then(|m| {
+            // A client's files are read-only (logplay strips their write
+            // bits); strict_write keeps even root from writing them, until
+            // someone chmods a file on purpose (serial sharing).
+            if !m.master {
+                sys::remount_strict_write(&mpt)
+                    .map_err(|e| anyhow!("remount {} with strict_write: {e}", mpt.display()))?;
+            }
+            Ok(m)
+        })
+        .and_then(|m| {
             let s = logplay(&mpt, false, verbose)?;
             Ok((m, s))
         }) {

@@ -40,6 +40,13 @@ pub fn mount_famfs(dev: &Path, target: &Path, read_only: bool) -> io::Result<()>
     Ok(())
 }
 
+/// Remounts the famfs at `target` with the `strict_write` option: files
+/// without write bits cannot be opened for writing, not even by root.
+pub fn remount_strict_write(target: &Path) -> io::Result<()> {
+    rustix::mount::mount_remount(target, MountFlags::empty(), "strict_write")?;
+    Ok(())
+}
+
 /// Unmounts `target`.
 pub fn umount(target: &Path) -> io::Result<()> {
     rustix::mount::unmount(target, UnmountFlags::empty())?;
