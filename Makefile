@@ -48,7 +48,7 @@ deps:
 kernel: deps
 	scripts/kernel.sh >/dev/null
 
-RUST_SOURCES = $(filter-out %_generated.rs,$(wildcard *.rs))
+RUST_SOURCES = $(filter-out %_generated.rs,$(wildcard *.rs vfs/*.rs))
 
 # The kernel's rustfmt settings (edition 2021, Unix newlines), kept in
 # .rustfmt.toml because Kbuild offers no rustfmt target for M= builds.

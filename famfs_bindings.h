@@ -7,6 +7,7 @@
 #include <linux/dax.h>
 #include <linux/statfs.h>
 #include "famfs_glue.h"
+#include "uapi/famfs_ioctl.h"
 
 /*
  * Constants the C headers define as macros with casts or BIT(), which bindgen

@@ -28,10 +28,12 @@
  * Rust's module! macro registers parameters without sysfs permissions, and
  * user space reads the KABI version from sysfs, so the parameters live here.
  */
-static int famfs_kabi_version = FAMFS_GLUE_KABI_VERSION;
+static int famfs_kabi_version = FAMFS_KABI_VERSION;
 module_param(famfs_kabi_version, int, 0444);
 MODULE_PARM_DESC(famfs_kabi_version, "famfs ioctl ABI version (read-only)");
 
+#ifdef FAMFS_TEST_HOOKS
+/* The test build only (make FAMFS_TEST_HOOKS=1): never in the product. */
 static unsigned int test_inject;
 module_param(test_inject, uint, 0444);
 MODULE_PARM_DESC(test_inject,
@@ -54,6 +56,7 @@ void famfs_glue_inject_leak(void)
 	/* Deliberately forgotten: kmemleak must report it. */
 	pr_info("famfs: test_inject: leaking 64 bytes at %px\n", p);
 }
+#endif /* FAMFS_TEST_HOOKS */
 
 /*
  * One line in the kernel log for every refused mount, and the same text in
@@ -110,14 +113,13 @@ int famfs_glue_path_mode(const char *path, umode_t *mode)
 	return 0;
 }
 
-/* Exported by drivers/dax/super.c, declared in the dax driver's private header. */
-struct dax_device *inode_dax(struct inode *inode);
-
 /*
- * The dax_device behind an open /dev/daxX.Y, or NULL if @file is not a dax
- * character device. Opening the file made the VFS attach the device's cdev to
- * the inode; dax cdevs are embedded in struct dax_device and their kobject
- * parent is the dev_dax device on the "dax" bus. No reference is taken.
+ * The dax_device behind an open /dev/daxX.Y, with a reference (put_dax()),
+ * or NULL if @file is not a dax character device. Opening the file made the
+ * VFS attach the device's cdev to the inode; dax cdevs are embedded in
+ * struct dax_device and their kobject parent is the dev_dax device on the
+ * "dax" bus, whose devt is the node's. Only then is dax_dev_get() asked for
+ * it (it would make up a dax inode for any other number).
  */
 static struct dax_device *famfs_glue_file_dax(struct file *file)
 {
@@ -135,13 +137,14 @@ static struct dax_device *famfs_glue_file_dax(struct file *file)
 		return NULL;
 	if (dev->devt != inode->i_rdev)
 		return NULL;
-	return inode_dax(inode);
+	return dax_dev_get(inode->i_rdev);
 }
 
 /*
- * Open the character device at @path and find its dax_device. -ENODEV if it
- * is not a dax device. No reference to the dax_device is kept: the caller
- * claims it with fs_dax_get(), which pins it.
+ * Open the character device at @path and find its dax_device, with a
+ * reference the caller drops with put_dax() once it has claimed the device
+ * (fs_dax_get() takes its own). -ENODEV if it is not a dax device. @name
+ * gets the dev_dax device's own name (dax0.0), whatever the path.
  */
 int famfs_glue_open_dax_chrdev(const char *path, struct dax_device **dax_dev,
 			       char *name, size_t name_len)
@@ -153,7 +156,6 @@ int famfs_glue_open_dax_chrdev(const char *path, struct dax_device **dax_dev,
 		return PTR_ERR(file);
 	dd = famfs_glue_file_dax(file);
 	if (dd)
-		/* The dev_dax device's own name (dax0.0), whatever the path. */
 		strscpy(name, dev_name(kobj_to_dev(file_inode(file)->i_cdev->kobj.parent)),
 			name_len);
 	fput(file);
@@ -163,33 +165,31 @@ int famfs_glue_open_dax_chrdev(const char *path, struct dax_device **dax_dev,
 	return 0;
 }
 
-/* Exported by drivers/dax/bus.c, declared in its private header. */
-struct dev_dax;
-phys_addr_t dax_pgoff_to_phys(struct dev_dax *dev_dax, pgoff_t pgoff,
-			      unsigned long size);
-
 /*
- * Size in bytes of a devdax device. The dev_dax layout is private to the dax
- * driver, so find the end of its page-offset space by bisection with the
- * exported dax_pgoff_to_phys(), which fails for offsets past the end.
+ * Size in bytes of a devdax device: the end of its page-offset space, found
+ * by bisection with dax_direct_access(), which fails for offsets past the
+ * end.
  */
 u64 famfs_glue_devdax_size(struct dax_device *dax_dev)
 {
-	struct dev_dax *dev_dax = dax_get_private(dax_dev);
 	pgoff_t lo = 0, hi = ULONG_MAX >> PAGE_SHIFT;
+	u64 size = 0;
+	int id = dax_read_lock();
 
-	if (!dev_dax || dax_pgoff_to_phys(dev_dax, 0, PAGE_SIZE) == -1)
-		return 0;
-	/* Invariant: page lo exists, page hi does not (or hi is the limit). */
-	while (hi - lo > 1) {
-		pgoff_t mid = lo + (hi - lo) / 2;
+	if (dax_direct_access(dax_dev, 0, 1, DAX_ACCESS, NULL, NULL) > 0) {
+		/* Invariant: page lo exists, page hi does not (or hi is the limit). */
+		while (hi - lo > 1) {
+			pgoff_t mid = lo + (hi - lo) / 2;
 
-		if (dax_pgoff_to_phys(dev_dax, mid, PAGE_SIZE) == -1)
-			hi = mid;
-		else
-			lo = mid;
+			if (dax_direct_access(dax_dev, mid, 1, DAX_ACCESS, NULL, NULL) > 0)
+				lo = mid;
+			else
+				hi = mid;
+		}
+		size = ((u64)lo + 1) << PAGE_SHIFT;
 	}
-	return ((u64)lo + 1) << PAGE_SHIFT;
+	dax_read_unlock(id);
+	return size;
 }
 
 struct file *famfs_glue_bdev_open(const char *path, void *holder)
@@ -229,25 +229,6 @@ void famfs_glue_set_root_mode(struct inode *root, umode_t mode)
 	inode_unlock(root);
 }
 
-unsigned int famfs_glue_ioctl_cmd(enum famfs_glue_ioctl which)
-{
-	switch (which) {
-	case FAMFS_GLUE_IOC_MAP_CREATE:
-		return FAMFSIOC_MAP_CREATE;
-	case FAMFS_GLUE_IOC_MAP_GET:
-		return FAMFSIOC_MAP_GET;
-	case FAMFS_GLUE_IOC_MAP_GETEXT:
-		return FAMFSIOC_MAP_GETEXT;
-	case FAMFS_GLUE_IOC_NOP:
-		return FAMFSIOC_NOP;
-	case FAMFS_GLUE_IOC_MAP_CREATE_V2:
-		return FAMFSIOC_MAP_CREATE_V2;
-	case FAMFS_GLUE_IOC_MAP_GET_V2:
-		return FAMFSIOC_MAP_GET_V2;
-	}
-	return 0;
-}
-
 void famfs_glue_dir_changed(struct inode *dir)
 {
 	inode_set_mtime_to_ts(dir, inode_set_ctime_current(dir));
@@ -268,6 +249,8 @@ size_t famfs_glue_layout(enum famfs_glue_layout_item item)
 		return sizeof(struct iomap_ops);
 	case FAMFS_GLUE_LAYOUT_HOLDER_OPS:
 		return sizeof(struct dax_holder_operations);
+	case FAMFS_GLUE_LAYOUT_IOC_GET_FMAP:
+		return sizeof(struct famfs_ioc_get_fmap);
 	}
 	return 0;
 }
@@ -308,6 +291,39 @@ void famfs_glue_i_size_write(struct inode *inode, loff_t size)
 void famfs_glue_set_dax(struct inode *inode)
 {
 	inode->i_flags |= S_DAX;
+}
+
+/*
+ * Calls fn(inode, ctx) for every live inode of @sb, holding a reference on
+ * it and no lock (the walk of drop_pagecache_sb(): the previous inode is put
+ * only after the list lock is dropped, which keeps the cursor valid). Inodes
+ * being set up or torn down are skipped.
+ */
+void famfs_glue_for_each_inode(struct super_block *sb,
+			       int (*fn)(struct inode *inode, void *ctx), void *ctx)
+{
+	struct inode *inode, *toput = NULL;
+
+	spin_lock(&sb->s_inode_list_lock);
+	list_for_each_entry(inode, &sb->s_inodes, i_sb_list) {
+		spin_lock(&inode->i_lock);
+		if (inode_state_read(inode) & (I_FREEING | I_WILL_FREE | I_NEW)) {
+			spin_unlock(&inode->i_lock);
+			continue;
+		}
+		__iget(inode);
+		spin_unlock(&inode->i_lock);
+		spin_unlock(&sb->s_inode_list_lock);
+
+		fn(inode, ctx);
+		iput(toput);
+		toput = inode;
+
+		cond_resched();
+		spin_lock(&sb->s_inode_list_lock);
+	}
+	spin_unlock(&sb->s_inode_list_lock);
+	iput(toput);
 }
 
 /* The mapping's invalidate lock: faults hold it shared. */
@@ -352,11 +368,6 @@ void famfs_glue_mmap_setup(struct file *file, struct vm_area_struct *vma,
 	vm_flags_set(vma, VM_HUGEPAGE);
 }
 
-bool famfs_glue_vma_is_shared(const struct vm_area_struct *vma)
-{
-	return vma->vm_flags & VM_SHARED;
-}
-
 struct inode *famfs_glue_vmf_inode(const struct vm_fault *vmf)
 {
 	return file_inode(vmf->vma->vm_file);
@@ -391,11 +402,6 @@ void famfs_glue_fault_end(struct vm_fault *vmf, bool write)
 	filemap_invalidate_unlock_shared(inode->i_mapping);
 	if (write)
 		sb_end_pagefault(inode->i_sb);
-}
-
-unsigned int famfs_glue_pmd_order(void)
-{
-	return PMD_ORDER;
 }
 
 /* ---- per-mount statistics in sysfs (/sys/fs/famfs/<device>/) ---------- */

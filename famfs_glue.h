@@ -17,13 +17,11 @@ struct fs_context;
 struct fs_parameter;
 struct fs_parameter_spec;
 struct inode;
+struct super_block;
 struct kstatfs;
 struct dax_holder_operations;
 
-/* The KABI this module speaks (module parameter famfs_kabi_version). */
-#define FAMFS_GLUE_KABI_VERSION 43
-
-/* Bits of the test-only module parameter test_inject. */
+/* Bits of the test-only module parameter test_inject (FAMFS_TEST_HOOKS). */
 #define FAMFS_GLUE_INJECT_WARN		(1U << 0)
 #define FAMFS_GLUE_INJECT_LEAK		(1U << 1)
 #define FAMFS_GLUE_INJECT_KUNIT_FAIL	(1U << 2)
@@ -52,17 +50,6 @@ u64 famfs_glue_bdev_size(struct file *bdev_file);
 void famfs_glue_bdev_release(struct file *bdev_file);
 void famfs_glue_set_root_mode(struct inode *root, umode_t mode);
 
-/* The ioctl numbers of uapi/famfs_ioctl.h as GCC computes them. */
-enum famfs_glue_ioctl {
-	FAMFS_GLUE_IOC_MAP_CREATE,
-	FAMFS_GLUE_IOC_MAP_GET,
-	FAMFS_GLUE_IOC_MAP_GETEXT,
-	FAMFS_GLUE_IOC_NOP,
-	FAMFS_GLUE_IOC_MAP_CREATE_V2,
-	FAMFS_GLUE_IOC_MAP_GET_V2,
-};
-unsigned int famfs_glue_ioctl_cmd(enum famfs_glue_ioctl which);
-
 void famfs_glue_dir_changed(struct inode *dir);
 
 /* Sizes and offsets as GCC sees them, for the KUnit layout cross-check. */
@@ -73,6 +60,7 @@ enum famfs_glue_layout_item {
 	FAMFS_GLUE_LAYOUT_IOMAP,
 	FAMFS_GLUE_LAYOUT_IOMAP_OPS,
 	FAMFS_GLUE_LAYOUT_HOLDER_OPS,
+	FAMFS_GLUE_LAYOUT_IOC_GET_FMAP,
 };
 size_t famfs_glue_layout(enum famfs_glue_layout_item item);
 
@@ -90,6 +78,8 @@ void famfs_glue_i_size_write(struct inode *inode, loff_t size);
 void famfs_glue_set_dax(struct inode *inode);
 void famfs_glue_evict(struct inode *inode);
 void famfs_glue_drop_dax_layout(struct inode *inode);
+void famfs_glue_for_each_inode(struct super_block *sb,
+			       int (*fn)(struct inode *inode, void *ctx), void *ctx);
 void famfs_glue_invalidate_lock(struct inode *inode);
 void famfs_glue_invalidate_unlock(struct inode *inode);
 
@@ -98,12 +88,10 @@ void famfs_glue_iov_iter_truncate(struct iov_iter *iter, u64 count);
 
 void famfs_glue_mmap_setup(struct file *file, struct vm_area_struct *vma,
 			   const struct vm_operations_struct *ops);
-bool famfs_glue_vma_is_shared(const struct vm_area_struct *vma);
 struct inode *famfs_glue_vmf_inode(const struct vm_fault *vmf);
 bool famfs_glue_vmf_is_shared_write(const struct vm_fault *vmf);
 void famfs_glue_fault_start(struct vm_fault *vmf, bool write);
 void famfs_glue_fault_end(struct vm_fault *vmf, bool write);
-unsigned int famfs_glue_pmd_order(void);
 
 /* Per-mount counters in /sys/fs/famfs/<device>/ (one file each). */
 enum famfs_glue_stat {

@@ -4,14 +4,19 @@
 //! mount. See `uapi/famfs_ioctl.h` for the ABI and Documentation/famfs.rst
 //! for every rule and errno.
 //!
-//! Everything read from user space is copied once into kernel memory, then
-//! decoded into an [`Fmap`] and validated by the pure `fmap` component; only
-//! a valid map is ever installed.
+//! The structures are those of the uapi header, as bindgen generated them:
+//! their sizes and field offsets are taken from the generated types (and
+//! checked at compile time against the documented x86-64 layout). What user
+//! space passes is copied once into a kernel buffer of the structure's size
+//! and decoded from the bytes at those offsets into an [`Fmap`], which the
+//! pure `fmap` component validates; only a valid map is ever installed.
 
-use kernel::ffi::{c_long, c_uint, c_ulong};
+#![deny(unsafe_code)]
+
+use core::mem::{offset_of, size_of};
+
 use kernel::ioctl::{_IO, _IOR, _IOW};
 use kernel::prelude::*;
-use kernel::transmute::{AsBytes, FromBytes};
 use kernel::uaccess::{UserPtr, UserSlice};
 
 use crate::bindings as b;
@@ -20,111 +25,148 @@ use crate::fmap::{
     MAX_SIMPLE_EXTENTS, MAX_STRIPS,
 };
 use crate::inode;
+use crate::mount::Famfs;
+use crate::vfs::file::File;
 
 /// The ioctl ABI version this module implements.
-pub(crate) const FAMFS_KABI_VERSION: u32 = b::FAMFS_GLUE_KABI_VERSION;
+pub(crate) const FAMFS_KABI_VERSION: u32 = b::FAMFS_KABI_VERSION;
 
-const FAMFSIOC_MAGIC: u32 = b'u' as u32;
+const MAGIC: u32 = b::FAMFSIOC_MAGIC as u32;
 
-// ---- the ABI structures (uapi/famfs_ioctl.h), x86-64 layout ------------
-
-/// `struct famfs_extent`.
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-pub(crate) struct IocExtent {
-    offset: u64,
-    len: u64,
-}
-
-/// `struct famfs_ioc_map` (v1).
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-pub(crate) struct IocMap {
-    extent_type: u32,
-    file_type: u32,
-    file_size: u64,
-    ext_list_count: u64,
-    ext_list: [IocExtent; MAX_SIMPLE_EXTENTS],
-}
-
-/// `struct famfs_ioc_simple_extent`.
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-pub(crate) struct IocSimpleExtent {
-    devindex: u64,
-    offset: u64,
-    len: u64,
-}
-
-/// `struct famfs_ioc_interleaved_ext`.
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-pub(crate) struct IocInterleavedExt {
-    ie_nstrips: u64,
-    ie_chunk_size: u64,
-    ie_nbytes: u64,
-    ie_strips: u64,
-}
-
-/// `struct famfs_ioc_fmap` (v2); the union's count is at offset 16 and its
-/// user pointer at offset 24.
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-pub(crate) struct IocFmap {
-    fioc_file_size: u64,
-    fioc_file_type: u32,
-    fioc_ext_type: u32,
-    fioc_nextents: u32,
-    _pad: u32,
-    fioc_ptr: u64,
-}
-
-/// `struct famfs_ioc_get_fmap`: the map, then a 416-byte union holding
-/// either `ikse[2]` (simple) or `ikie` followed by `kie_strips[16]`
-/// (interleaved), kept here as 64-bit words.
-#[repr(C)]
-#[derive(Clone, Copy)]
-pub(crate) struct IocGetFmap {
-    iocmap: IocFmap,
-    body: [u64; 52],
-}
-
-// SAFETY: Plain `repr(C)` structures of integers without padding holes
-// (checked against the C header by the KUnit layout test): every byte
-// pattern is a valid value and every byte is initialised.
-unsafe impl FromBytes for IocExtent {}
-// SAFETY: As above.
-unsafe impl AsBytes for IocExtent {}
-// SAFETY: As above.
-unsafe impl FromBytes for IocMap {}
-// SAFETY: As above.
-unsafe impl AsBytes for IocMap {}
-// SAFETY: As above.
-unsafe impl FromBytes for IocSimpleExtent {}
-// SAFETY: As above.
-unsafe impl FromBytes for IocInterleavedExt {}
-// SAFETY: As above.
-unsafe impl FromBytes for IocFmap {}
-// SAFETY: As above.
-unsafe impl AsBytes for IocGetFmap {}
-
-const SIMPLE_DAX_EXTENT: u32 = 0;
-const INTERLEAVED_EXTENT: u32 = 1;
-const EXT_SIMPLE: u32 = 0;
-const EXT_INTERLEAVE: u32 = 1;
+type IocMap = b::famfs_ioc_map;
+type IocExtent = b::famfs_extent;
+type IocSimpleExtent = b::famfs_ioc_simple_extent;
+type IocInterleavedExt = b::famfs_ioc_interleaved_ext;
+type IocFmap = b::famfs_ioc_fmap;
+type IocGetFmap = b::famfs_ioc_get_fmap;
 
 /// Give an empty file its extent map (v1 map).
-pub(crate) const FAMFSIOC_MAP_CREATE: u32 = _IOW::<IocMap>(FAMFSIOC_MAGIC, 0x50);
+pub(crate) const FAMFSIOC_MAP_CREATE: u32 = _IOW::<IocMap>(MAGIC, 0x50);
 /// Read a file's v1 map.
-pub(crate) const FAMFSIOC_MAP_GET: u32 = _IOR::<IocMap>(FAMFSIOC_MAGIC, 0x51);
+pub(crate) const FAMFSIOC_MAP_GET: u32 = _IOR::<IocMap>(MAGIC, 0x51);
 /// Read a file's v1 extents.
-pub(crate) const FAMFSIOC_MAP_GETEXT: u32 = _IOR::<IocExtent>(FAMFSIOC_MAGIC, 0x52);
+pub(crate) const FAMFSIOC_MAP_GETEXT: u32 = _IOR::<IocExtent>(MAGIC, 0x52);
 /// Does nothing and succeeds: tells user space this is a famfs file.
-pub(crate) const FAMFSIOC_NOP: u32 = _IO(FAMFSIOC_MAGIC, 0x53);
+pub(crate) const FAMFSIOC_NOP: u32 = _IO(MAGIC, 0x53);
 /// Give an empty file its extent map (v2: simple or interleaved).
-pub(crate) const FAMFSIOC_MAP_CREATE_V2: u32 = _IOW::<IocFmap>(FAMFSIOC_MAGIC, 0x54);
+pub(crate) const FAMFSIOC_MAP_CREATE_V2: u32 = _IOW::<IocFmap>(MAGIC, 0x54);
 /// Read a file's v2 map.
-pub(crate) const FAMFSIOC_MAP_GET_V2: u32 = _IOR::<IocGetFmap>(FAMFSIOC_MAGIC, 0x55);
+pub(crate) const FAMFSIOC_MAP_GET_V2: u32 = _IOR::<IocGetFmap>(MAGIC, 0x55);
+
+const SIMPLE_DAX_EXTENT: u32 = b::famfs_extent_type_SIMPLE_DAX_EXTENT;
+const INTERLEAVED_EXTENT: u32 = b::famfs_extent_type_INTERLEAVED_EXTENT;
+const EXT_SIMPLE: u32 = b::famfs_ioc_ext_type_FAMFS_IOC_EXT_SIMPLE;
+const EXT_INTERLEAVE: u32 = b::famfs_ioc_ext_type_FAMFS_IOC_EXT_INTERLEAVE;
+
+/// Byte offsets of the fields famfs reads and writes, from the generated
+/// structures (the unions are at offset 0 of their generated wrappers).
+mod off {
+    use super::*;
+
+    pub(super) const MAP_EXTENT_TYPE: usize = offset_of!(IocMap, extent_type);
+    pub(super) const MAP_FILE_TYPE: usize = offset_of!(IocMap, file_type);
+    pub(super) const MAP_FILE_SIZE: usize = offset_of!(IocMap, file_size);
+    pub(super) const MAP_COUNT: usize = offset_of!(IocMap, ext_list_count);
+    pub(super) const MAP_EXTENTS: usize = offset_of!(IocMap, ext_list);
+    pub(super) const EXT_OFFSET: usize = offset_of!(IocExtent, offset);
+    pub(super) const EXT_LEN: usize = offset_of!(IocExtent, len);
+    pub(super) const SE_DEVINDEX: usize = offset_of!(IocSimpleExtent, devindex);
+    pub(super) const SE_OFFSET: usize = offset_of!(IocSimpleExtent, offset);
+    pub(super) const SE_LEN: usize = offset_of!(IocSimpleExtent, len);
+    pub(super) const IE_NSTRIPS: usize = offset_of!(IocInterleavedExt, ie_nstrips);
+    pub(super) const IE_CHUNK: usize = offset_of!(IocInterleavedExt, ie_chunk_size);
+    pub(super) const IE_NBYTES: usize = offset_of!(IocInterleavedExt, ie_nbytes);
+    pub(super) const IE_STRIPS: usize = offset_of!(IocInterleavedExt, ie_strips);
+    pub(super) const FMAP_FILE_SIZE: usize = offset_of!(IocFmap, fioc_file_size);
+    pub(super) const FMAP_FILE_TYPE: usize = offset_of!(IocFmap, fioc_file_type);
+    pub(super) const FMAP_EXT_TYPE: usize = offset_of!(IocFmap, fioc_ext_type);
+    const FMAP_UNION: usize = offset_of!(IocFmap, __bindgen_anon_1);
+    pub(super) const FMAP_COUNT: usize =
+        FMAP_UNION + offset_of!(b::famfs_ioc_fmap__bindgen_ty_1__bindgen_ty_1, fioc_nextents);
+    pub(super) const FMAP_PTR: usize =
+        FMAP_UNION + offset_of!(b::famfs_ioc_fmap__bindgen_ty_1__bindgen_ty_1, kse);
+    pub(super) const GET_MAP: usize = offset_of!(IocGetFmap, iocmap);
+    const GET_UNION: usize = offset_of!(IocGetFmap, __bindgen_anon_1);
+    pub(super) const GET_SIMPLE: usize = GET_UNION;
+    pub(super) const GET_IE: usize =
+        GET_UNION + offset_of!(b::famfs_ioc_get_fmap__bindgen_ty_1__bindgen_ty_1, ikie);
+    pub(super) const GET_STRIPS: usize = GET_UNION
+        + offset_of!(
+            b::famfs_ioc_get_fmap__bindgen_ty_1__bindgen_ty_1,
+            kie_strips
+        );
+}
+
+// The documented x86-64 layout (famfs-upstream reference, KABI 43): the
+// generated structures must match it, or the build fails.
+const _: () = {
+    assert!(size_of::<IocMap>() == 56);
+    assert!(off::MAP_FILE_SIZE == 8 && off::MAP_COUNT == 16 && off::MAP_EXTENTS == 24);
+    assert!(size_of::<IocExtent>() == 16);
+    assert!(size_of::<IocSimpleExtent>() == 24);
+    assert!(size_of::<IocInterleavedExt>() == 32 && off::IE_STRIPS == 24);
+    assert!(size_of::<IocFmap>() == 32);
+    assert!(off::FMAP_FILE_TYPE == 8 && off::FMAP_EXT_TYPE == 12);
+    assert!(off::FMAP_COUNT == 16 && off::FMAP_PTR == 24);
+    assert!(size_of::<IocGetFmap>() == 448);
+    assert!(off::GET_SIMPLE == 32 && off::GET_IE == 32 && off::GET_STRIPS == 64);
+};
+
+/// The bytes of one uapi structure, copied from or to user space.
+struct Image<const N: usize>([u8; N]);
+
+impl<const N: usize> Image<N> {
+    fn zeroed() -> Self {
+        Image([0; N])
+    }
+
+    /// Copies `N` bytes in from the user address `addr`.
+    fn read(addr: usize) -> Result<Self> {
+        let mut img = Self::zeroed();
+        UserSlice::new(UserPtr::from_addr(addr), N)
+            .reader()
+            .read_slice(&mut img.0)?;
+        Ok(img)
+    }
+
+    /// Copies the first `len` bytes out to the user address `addr`.
+    fn write(&self, addr: usize, len: usize) -> Result {
+        let bytes = self.0.get(..len).ok_or(EINVAL)?;
+        UserSlice::new(UserPtr::from_addr(addr), len)
+            .writer()
+            .write_slice(bytes)
+    }
+
+    fn u64_at(&self, off: usize) -> u64 {
+        self.0
+            .get(off..off + 8)
+            .and_then(|s| s.try_into().ok())
+            .map_or(0, u64::from_ne_bytes)
+    }
+
+    fn u32_at(&self, off: usize) -> u32 {
+        self.0
+            .get(off..off + 4)
+            .and_then(|s| s.try_into().ok())
+            .map_or(0, u32::from_ne_bytes)
+    }
+
+    fn set_u64(&mut self, off: usize, v: u64) {
+        if let Some(d) = self.0.get_mut(off..off + 8) {
+            d.copy_from_slice(&v.to_ne_bytes());
+        }
+    }
+
+    fn set_u32(&mut self, off: usize, v: u32) {
+        if let Some(d) = self.0.get_mut(off..off + 4) {
+            d.copy_from_slice(&v.to_ne_bytes());
+        }
+    }
+}
+
+type MapImage = Image<{ size_of::<IocMap>() }>;
+type FmapImage = Image<{ size_of::<IocFmap>() }>;
+type GetFmapImage = Image<{ size_of::<IocGetFmap>() }>;
 
 /// An extent, strip or interleaved-extent count from user space: at least
 /// one, at most `max`.
@@ -136,79 +178,69 @@ fn count(n: u64, max: usize, too_many: FmapError) -> Result<usize, FmapError> {
     }
 }
 
-/// The first `n` v2 simple extents, all of which must be on device 0.
-fn simple_extents<const N: usize>(
-    raw: &[IocSimpleExtent; N],
-    n: usize,
-) -> Result<[Extent; N], FmapError> {
-    let mut out = [Extent::default(); N];
-    for (dst, src) in out.iter_mut().zip(raw.iter()).take(n) {
-        if src.devindex != 0 {
-            return Err(FmapError::BadDevIndex);
+/// `n` v2 simple extents from the user array at `addr`, all of which must
+/// be on device 0.
+fn read_simple<const M: usize>(addr: u64, n: usize) -> Result<Result<[Extent; M], FmapError>> {
+    let mut out = [Extent::default(); M];
+    let len = size_of::<IocSimpleExtent>();
+    for (i, dst) in out.iter_mut().enumerate().take(n) {
+        let at = (addr as usize).wrapping_add(i * len);
+        let img = Image::<{ size_of::<IocSimpleExtent>() }>::read(at)?;
+        if img.u64_at(off::SE_DEVINDEX) != 0 {
+            return Ok(Err(FmapError::BadDevIndex));
         }
         *dst = Extent {
-            offset: src.offset,
-            len: src.len,
+            offset: img.u64_at(off::SE_OFFSET),
+            len: img.u64_at(off::SE_LEN),
         };
     }
-    Ok(out)
+    Ok(Ok(out))
 }
 
 /// Decodes a v1 map.
-fn decode_v1(m: &IocMap) -> Result<(Fmap, bool), FmapError> {
-    if m.extent_type != SIMPLE_DAX_EXTENT {
+fn decode_v1(m: &MapImage) -> Result<(Fmap, bool), FmapError> {
+    if m.u32_at(off::MAP_EXTENT_TYPE) != SIMPLE_DAX_EXTENT {
         return Err(FmapError::BadExtentType);
     }
-    let file_type = FileType::from_raw(m.file_type).ok_or(FmapError::BadFileType)?;
+    let file_type =
+        FileType::from_raw(m.u32_at(off::MAP_FILE_TYPE)).ok_or(FmapError::BadFileType)?;
     let count = count(
-        m.ext_list_count,
+        m.u64_at(off::MAP_COUNT),
         MAX_SIMPLE_EXTENTS,
         FmapError::TooManyExtents,
     )?;
     let mut extents = [Extent::default(); MAX_SIMPLE_EXTENTS];
-    for (dst, src) in extents.iter_mut().zip(m.ext_list.iter()).take(count) {
+    for (i, dst) in extents.iter_mut().enumerate().take(count) {
+        let e = off::MAP_EXTENTS + i * size_of::<IocExtent>();
         *dst = Extent {
-            offset: src.offset,
-            len: src.len,
+            offset: m.u64_at(e + off::EXT_OFFSET),
+            len: m.u64_at(e + off::EXT_LEN),
         };
     }
     let fmap = Fmap {
         file_type,
-        file_size: m.file_size,
+        file_size: m.u64_at(off::MAP_FILE_SIZE),
         layout: Layout::Simple { count, extents },
     };
     // The v1 map lets the last extent's length be unaligned.
     Ok((fmap, true))
 }
 
-/// Reads `n` records of `T` from the user array at `ptr`.
-fn read_array<T: FromBytes + Copy + Default, const N: usize>(ptr: u64, n: usize) -> Result<[T; N]> {
-    let mut out = [T::default(); N];
-    let len = n.checked_mul(size_of::<T>()).ok_or(EINVAL)?;
-    let mut reader = UserSlice::new(UserPtr::from_addr(ptr as usize), len).reader();
-    for slot in out.iter_mut().take(n) {
-        *slot = reader.read::<T>()?;
-    }
-    Ok(out)
-}
-
 /// Copies in and decodes a v2 map (extent arrays come by user pointer).
-fn read_v2(arg: c_ulong) -> Result<core::result::Result<(Fmap, bool), FmapError>> {
-    let hdr: IocFmap = UserSlice::new(UserPtr::from_addr(arg), size_of::<IocFmap>())
-        .reader()
-        .read()?;
-    let Some(file_type) = FileType::from_raw(hdr.fioc_file_type) else {
+fn read_v2(arg: usize) -> Result<Result<(Fmap, bool), FmapError>> {
+    let hdr = FmapImage::read(arg)?;
+    let Some(file_type) = FileType::from_raw(hdr.u32_at(off::FMAP_FILE_TYPE)) else {
         return Ok(Err(FmapError::BadFileType));
     };
-    let n = u64::from(hdr.fioc_nextents);
-    let layout = match hdr.fioc_ext_type {
+    let n = u64::from(hdr.u32_at(off::FMAP_COUNT));
+    let ptr = hdr.u64_at(off::FMAP_PTR);
+    let layout = match hdr.u32_at(off::FMAP_EXT_TYPE) {
         EXT_SIMPLE => {
             let n = match count(n, MAX_SIMPLE_EXTENTS, FmapError::TooManyExtents) {
                 Ok(n) => n,
                 Err(e) => return Ok(Err(e)),
             };
-            let raw: [IocSimpleExtent; MAX_SIMPLE_EXTENTS] = read_array(hdr.fioc_ptr, n)?;
-            match simple_extents(&raw, n) {
+            match read_simple(ptr, n)? {
                 Ok(extents) => Layout::Simple { count: n, extents },
                 Err(e) => return Ok(Err(e)),
             }
@@ -218,21 +250,25 @@ fn read_v2(arg: c_ulong) -> Result<core::result::Result<(Fmap, bool), FmapError>
                 Ok(n) => n,
                 Err(e) => return Ok(Err(e)),
             };
-            let raw: [IocInterleavedExt; MAX_INTERLEAVED_EXTENTS] = read_array(hdr.fioc_ptr, n)?;
             let mut extents = [Interleave::default(); MAX_INTERLEAVED_EXTENTS];
-            for (dst, src) in extents.iter_mut().zip(raw.iter()).take(n) {
-                let nstrips = match count(src.ie_nstrips, MAX_STRIPS, FmapError::TooManyStrips) {
+            for (i, dst) in extents.iter_mut().enumerate().take(n) {
+                let at = (ptr as usize).wrapping_add(i * size_of::<IocInterleavedExt>());
+                let ie = Image::<{ size_of::<IocInterleavedExt>() }>::read(at)?;
+                let nstrips = match count(
+                    ie.u64_at(off::IE_NSTRIPS),
+                    MAX_STRIPS,
+                    FmapError::TooManyStrips,
+                ) {
                     Ok(n) => n,
                     Err(e) => return Ok(Err(e)),
                 };
-                let strips_raw: [IocSimpleExtent; MAX_STRIPS] = read_array(src.ie_strips, nstrips)?;
-                let strips = match simple_extents(&strips_raw, nstrips) {
+                let strips = match read_simple(ie.u64_at(off::IE_STRIPS), nstrips)? {
                     Ok(s) => s,
                     Err(e) => return Ok(Err(e)),
                 };
                 *dst = Interleave {
-                    chunk_size: src.ie_chunk_size,
-                    nbytes: src.ie_nbytes,
+                    chunk_size: ie.u64_at(off::IE_CHUNK),
+                    nbytes: ie.u64_at(off::IE_NBYTES),
                     nstrips,
                     strips,
                 };
@@ -244,7 +280,7 @@ fn read_v2(arg: c_ulong) -> Result<core::result::Result<(Fmap, bool), FmapError>
     Ok(Ok((
         Fmap {
             file_type,
-            file_size: hdr.fioc_file_size,
+            file_size: hdr.u64_at(off::FMAP_FILE_SIZE),
             layout,
         },
         false,
@@ -252,71 +288,58 @@ fn read_v2(arg: c_ulong) -> Result<core::result::Result<(Fmap, bool), FmapError>
 }
 
 /// Installs a decoded map (or reports why it was refused).
-///
-/// # Safety
-///
-/// `file` must be an open famfs file.
-unsafe fn map_create(
-    file: *mut b::file,
-    decoded: core::result::Result<(Fmap, bool), FmapError>,
-) -> Result {
-    // SAFETY: An open file has a live inode.
-    let inode = unsafe { (*file).f_inode };
+fn map_create(file: &File<Famfs>, decoded: Result<(Fmap, bool), FmapError>) -> Result {
+    let inode = file.inode();
     let (fmap, unaligned_last_len) = decoded.map_err(|e| inode::map_refused(inode, e))?;
-    // SAFETY: As above.
-    unsafe { inode::install_map(inode, fmap, unaligned_last_len) }
+    inode::install_map(inode, fmap, unaligned_last_len)
 }
 
-/// Fills the v1 view of a map. Every mapped file answers: a simple map with
-/// its extents, an interleaved one with its type, size and count of
-/// interleaved extents only (the v1 structure has no room for strips; user
-/// space reads those with MAP_GET_V2).
-fn encode_v1(fmap: &Fmap, size: u64) -> IocMap {
-    let mut m = IocMap {
-        file_type: fmap.file_type.to_raw(),
-        file_size: size,
-        ..Default::default()
-    };
+/// The v1 view of a map. Every mapped file answers: a simple map with its
+/// extents, an interleaved one with its type, size and count of interleaved
+/// extents only (the v1 structure has no room for strips; user space reads
+/// those with MAP_GET_V2).
+fn encode_v1(fmap: &Fmap, size: u64) -> MapImage {
+    let mut m = MapImage::zeroed();
+    m.set_u32(off::MAP_FILE_TYPE, fmap.file_type.to_raw());
+    m.set_u64(off::MAP_FILE_SIZE, size);
     match &fmap.layout {
         Layout::Simple { count, extents } => {
-            m.extent_type = SIMPLE_DAX_EXTENT;
-            m.ext_list_count = *count as u64;
-            for (dst, src) in m.ext_list.iter_mut().zip(extents.iter()).take(*count) {
-                *dst = IocExtent {
-                    offset: src.offset,
-                    len: src.len,
-                };
+            m.set_u32(off::MAP_EXTENT_TYPE, SIMPLE_DAX_EXTENT);
+            m.set_u64(off::MAP_COUNT, *count as u64);
+            for (i, e) in extents.iter().take(*count).enumerate() {
+                let at = off::MAP_EXTENTS + i * size_of::<IocExtent>();
+                m.set_u64(at + off::EXT_OFFSET, e.offset);
+                m.set_u64(at + off::EXT_LEN, e.len);
             }
         }
         Layout::Interleaved { count, .. } => {
-            m.extent_type = INTERLEAVED_EXTENT;
-            m.ext_list_count = *count as u64;
+            m.set_u32(off::MAP_EXTENT_TYPE, INTERLEAVED_EXTENT);
+            m.set_u64(off::MAP_COUNT, *count as u64);
         }
     }
     m
 }
 
-/// Fills the v2 view of a map.
-fn encode_v2(fmap: &Fmap, size: u64) -> Result<IocGetFmap> {
-    let mut g = IocGetFmap {
-        iocmap: IocFmap {
-            fioc_file_size: size,
-            fioc_file_type: fmap.file_type.to_raw(),
-            ..Default::default()
-        },
-        body: [0; 52],
-    };
-    // A simple extent is three words: devindex (0), offset, len.
-    let put = |body: &mut [u64; 52], word: usize, e: &Extent| {
-        body[word + 1] = e.offset;
-        body[word + 2] = e.len;
-    };
+/// Writes simple extent `e` (device 0) at byte `at` of `img`.
+fn put_simple<const N: usize>(img: &mut Image<N>, at: usize, e: &Extent) {
+    img.set_u64(at + off::SE_DEVINDEX, 0);
+    img.set_u64(at + off::SE_OFFSET, e.offset);
+    img.set_u64(at + off::SE_LEN, e.len);
+}
+
+/// The v2 view of a map (user pointers are not filled; the arrays are
+/// inline).
+fn encode_v2(fmap: &Fmap, size: u64) -> Result<GetFmapImage> {
+    let mut g = GetFmapImage::zeroed();
+    g.set_u64(off::GET_MAP + off::FMAP_FILE_SIZE, size);
+    g.set_u32(off::GET_MAP + off::FMAP_FILE_TYPE, fmap.file_type.to_raw());
+    let se = size_of::<IocSimpleExtent>();
     match &fmap.layout {
         Layout::Simple { count, extents } => {
-            g.iocmap.fioc_ext_type = EXT_SIMPLE;
-            g.iocmap.fioc_nextents = *count as u32;
+            g.set_u32(off::GET_MAP + off::FMAP_EXT_TYPE, EXT_SIMPLE);
+            g.set_u32(off::GET_MAP + off::FMAP_COUNT, *count as u32);
             for (i, e) in extents.iter().take(*count).enumerate() {
-                put(&mut g.body, 3 * i, e);
+                put_simple(&mut g, off::GET_SIMPLE + i * se, e);
             }
         }
         Layout::Interleaved { count, extents } => {
@@ -325,14 +348,13 @@ fn encode_v2(fmap: &Fmap, size: u64) -> Result<IocGetFmap> {
                 return Err(EINVAL);
             }
             let ie = &extents[0];
-            g.iocmap.fioc_ext_type = EXT_INTERLEAVE;
-            g.iocmap.fioc_nextents = 1;
-            // ikie: nstrips, chunk_size, nbytes, strips pointer (not filled).
-            g.body[0] = ie.nstrips as u64;
-            g.body[1] = ie.chunk_size;
-            g.body[2] = ie.nbytes;
+            g.set_u32(off::GET_MAP + off::FMAP_EXT_TYPE, EXT_INTERLEAVE);
+            g.set_u32(off::GET_MAP + off::FMAP_COUNT, 1);
+            g.set_u64(off::GET_IE + off::IE_NSTRIPS, ie.nstrips as u64);
+            g.set_u64(off::GET_IE + off::IE_CHUNK, ie.chunk_size);
+            g.set_u64(off::GET_IE + off::IE_NBYTES, ie.nbytes);
             for (i, e) in ie.strips.iter().take(ie.nstrips).enumerate() {
-                put(&mut g.body, 4 + 3 * i, e);
+                put_simple(&mut g, off::GET_STRIPS + i * se, e);
             }
         }
     }
@@ -340,122 +362,130 @@ fn encode_v2(fmap: &Fmap, size: u64) -> Result<IocGetFmap> {
 }
 
 /// `unlocked_ioctl` for famfs files and directories.
-///
-/// # Safety
-///
-/// Called by the VFS with a valid open `file`.
-pub(crate) unsafe extern "C" fn famfs_ioctl(
-    file: *mut b::file,
-    cmd: c_uint,
-    arg: c_ulong,
-) -> c_long {
-    // SAFETY: The VFS passes a valid open file.
-    let res = unsafe { ioctl(file, cmd, arg) };
-    match res {
-        Ok(()) => 0,
-        Err(e) => e.to_errno() as c_long,
-    }
-}
-
-/// # Safety
-///
-/// `file` must be a valid open famfs file.
-unsafe fn ioctl(file: *mut b::file, cmd: c_uint, arg: c_ulong) -> Result {
-    // SAFETY: An open file has a live inode.
-    let inode = unsafe { (*file).f_inode };
-    let user = |len: usize| UserSlice::new(UserPtr::from_addr(arg), len);
+pub(crate) fn ioctl(file: &File<Famfs>, cmd: u32, arg: usize) -> Result<isize> {
+    let inode = file.inode();
     match cmd {
-        FAMFSIOC_NOP => Ok(()),
+        FAMFSIOC_NOP => {}
         FAMFSIOC_MAP_CREATE => {
-            // SAFETY: `inode` is live.
-            unsafe { inode::may_create_map(inode) }?;
-            let m: IocMap = user(size_of::<IocMap>()).reader().read()?;
-            // SAFETY: `file` is an open famfs file.
-            unsafe { map_create(file, decode_v1(&m)) }
+            inode::may_create_map(inode)?;
+            let m = MapImage::read(arg)?;
+            map_create(file, decode_v1(&m))?;
         }
         FAMFSIOC_MAP_CREATE_V2 => {
-            // SAFETY: `inode` is live.
-            unsafe { inode::may_create_map(inode) }?;
+            inode::may_create_map(inode)?;
             let decoded = read_v2(arg)?;
-            // SAFETY: `file` is an open famfs file.
-            unsafe { map_create(file, decoded) }
+            map_create(file, decoded)?;
         }
         FAMFSIOC_MAP_GET | FAMFSIOC_MAP_GETEXT | FAMFSIOC_MAP_GET_V2 => {
-            // SAFETY: `inode` is live.
-            let (fmap, size) = unsafe { inode::current_map(inode) }?;
+            let (fmap, size) = inode::current_map(inode)?;
             match cmd {
-                FAMFSIOC_MAP_GET => user(size_of::<IocMap>())
-                    .writer()
-                    .write(&encode_v1(&fmap, size)),
+                FAMFSIOC_MAP_GET => encode_v1(&fmap, size).write(arg, size_of::<IocMap>())?,
                 FAMFSIOC_MAP_GETEXT => {
                     // Simple maps only: an interleaved map has no v1 extents.
-                    if !matches!(fmap.layout, Layout::Simple { .. }) {
+                    let Layout::Simple { count, .. } = fmap.layout else {
                         return Err(EINVAL);
-                    }
+                    };
+                    // The extents are the tail of the v1 structure.
                     let m = encode_v1(&fmap, size);
-                    let n = m.ext_list_count as usize;
-                    let mut w = user(n * size_of::<IocExtent>()).writer();
-                    for e in m.ext_list.iter().take(n) {
-                        w.write(e)?;
-                    }
-                    Ok(())
+                    let len = count * size_of::<IocExtent>();
+                    let bytes =
+                        m.0.get(off::MAP_EXTENTS..off::MAP_EXTENTS + len)
+                            .ok_or(EINVAL)?;
+                    UserSlice::new(UserPtr::from_addr(arg), len)
+                        .writer()
+                        .write_slice(bytes)?;
                 }
-                _ => user(size_of::<IocGetFmap>())
-                    .writer()
-                    .write(&encode_v2(&fmap, size)?),
+                _ => encode_v2(&fmap, size)?.write(arg, size_of::<IocGetFmap>())?,
             }
         }
-        _ => Err(ENOTTY),
+        _ => return Err(ENOTTY),
     }
+    Ok(0)
 }
 
 #[kunit_tests(famfs_ioctl)]
 mod tests {
     use super::*;
-    use core::mem::offset_of;
 
-    /// The Rust encoding agrees with the C header compiled by GCC.
+    /// The KABI 43 ioctl numbers, as computed independently with the C
+    /// macros' documented encoding (see uapi/famfs_ioctl.h).
     #[test]
-    fn rust_numbers_match_c_header() {
-        let pairs = [
-            (
-                FAMFSIOC_MAP_CREATE,
-                b::famfs_glue_ioctl_FAMFS_GLUE_IOC_MAP_CREATE,
-            ),
-            (FAMFSIOC_MAP_GET, b::famfs_glue_ioctl_FAMFS_GLUE_IOC_MAP_GET),
-            (
-                FAMFSIOC_MAP_GETEXT,
-                b::famfs_glue_ioctl_FAMFS_GLUE_IOC_MAP_GETEXT,
-            ),
-            (FAMFSIOC_NOP, b::famfs_glue_ioctl_FAMFS_GLUE_IOC_NOP),
-            (
-                FAMFSIOC_MAP_CREATE_V2,
-                b::famfs_glue_ioctl_FAMFS_GLUE_IOC_MAP_CREATE_V2,
-            ),
-            (
-                FAMFSIOC_MAP_GET_V2,
-                b::famfs_glue_ioctl_FAMFS_GLUE_IOC_MAP_GET_V2,
-            ),
-        ];
-        for (rust, which) in pairs {
-            // SAFETY: Pure function returning a constant.
-            let c = unsafe { b::famfs_glue_ioctl_cmd(which) };
-            assert_eq!(rust, c);
-        }
+    fn ioctl_numbers_match_kabi43() {
+        assert_eq!(FAMFSIOC_NOP, 0x7553);
+        assert_eq!(FAMFSIOC_MAP_CREATE, 0x4038_7550);
+        assert_eq!(FAMFSIOC_MAP_GET, 0x8038_7551);
+        assert_eq!(FAMFSIOC_MAP_GETEXT, 0x8010_7552);
+        assert_eq!(FAMFSIOC_MAP_CREATE_V2, 0x4020_7554);
+        assert_eq!(FAMFSIOC_MAP_GET_V2, 0x81c0_7555);
+        assert_eq!(FAMFS_KABI_VERSION, 43);
     }
 
-    /// The structures have the documented x86-64 sizes and offsets.
+    /// A v1 map encoded and decoded again is the same map, and its bytes
+    /// sit where the documented layout puts them.
     #[test]
-    fn abi_layouts() {
-        assert_eq!(size_of::<IocMap>(), 56);
-        assert_eq!(offset_of!(IocMap, file_size), 8);
-        assert_eq!(offset_of!(IocMap, ext_list), 24);
-        assert_eq!(size_of::<IocSimpleExtent>(), 24);
-        assert_eq!(size_of::<IocInterleavedExt>(), 32);
-        assert_eq!(size_of::<IocFmap>(), 32);
-        assert_eq!(offset_of!(IocFmap, fioc_nextents), 16);
-        assert_eq!(offset_of!(IocFmap, fioc_ptr), 24);
-        assert_eq!(size_of::<IocGetFmap>(), 448);
-        assert_eq!(offset_of!(IocGetFmap, body), 32);
+    fn v1_image_round_trip() {
+        let fmap = Fmap {
+            file_type: FileType::Superblock,
+            file_size: 0x20_0000,
+            layout: Layout::Simple {
+                count: 1,
+                extents: [
+                    Extent {
+                        offset: 0,
+                        len: 0x20_0000,
+                    },
+                    Extent::default(),
+                ],
+            },
+        };
+        let img = encode_v1(&fmap, 0x20_0000);
+        assert_eq!(img.0[4], 1); // file_type at offset 4
+        assert_eq!(&img.0[8..16], &0x20_0000u64.to_ne_bytes()); // file_size
+        assert_eq!(&img.0[16..24], &1u64.to_ne_bytes()); // ext_list_count
+        assert_eq!(&img.0[32..40], &0x20_0000u64.to_ne_bytes()); // ext_list[0].len
+        let (back, lenient) = decode_v1(&img).expect("decodes");
+        assert!(lenient);
+        assert_eq!(back.file_size, fmap.file_size);
+        assert!(
+            matches!(back.layout, Layout::Simple { count: 1, extents } if extents[0].len == 0x20_0000)
+        );
+    }
+
+    /// An interleaved map's v2 image has the strips after the interleaved
+    /// extent, at byte 64.
+    #[test]
+    fn v2_interleaved_image_layout() {
+        let mut strips = [Extent::default(); MAX_STRIPS];
+        strips[0] = Extent {
+            offset: 0x200_0000,
+            len: 0x40_0000,
+        };
+        strips[1] = Extent {
+            offset: 0x300_0000,
+            len: 0x40_0000,
+        };
+        let mut extents = [Interleave::default(); MAX_INTERLEAVED_EXTENTS];
+        extents[0] = Interleave {
+            chunk_size: 0x20_0000,
+            nbytes: 0x80_0000,
+            nstrips: 2,
+            strips,
+        };
+        let fmap = Fmap {
+            file_type: FileType::Regular,
+            file_size: 0x80_0000,
+            layout: Layout::Interleaved { count: 1, extents },
+        };
+        let g = encode_v2(&fmap, 0x80_0000).expect("one interleaved extent fits");
+        assert_eq!(g.u32_at(12), 1); // fioc_ext_type = interleave
+        assert_eq!(g.u32_at(16), 1); // fioc_niext
+        assert_eq!(g.u64_at(32), 2); // ikie.ie_nstrips
+        assert_eq!(g.u64_at(40), 0x20_0000); // ikie.ie_chunk_size
+        assert_eq!(g.u64_at(64 + 8), 0x200_0000); // kie_strips[0].offset
+        assert_eq!(g.u64_at(64 + 24 + 8), 0x300_0000); // kie_strips[1].offset
+        let v1 = encode_v1(&fmap, 0x80_0000);
+        assert_eq!(v1.u32_at(0), INTERLEAVED_EXTENT);
+        assert_eq!(v1.u64_at(16), 1);
+        assert_eq!(v1.u64_at(24), 0); // no v1 extents
     }
 }

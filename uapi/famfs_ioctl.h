@@ -28,6 +28,9 @@
 
 #define FAMFS_KABI_VERSION 43
 
+/* statfs f_type of a famfs mount, also the on-media superblock magic. */
+#define FAMFS_SUPER_MAGIC 0x87b282ff
+
 #define FAMFS_MAX_EXTENTS 2			/* v1 map: inline extents */
 #define FAMFS_MAX_STRIPS 16			/* strips per interleaved extent */
 #define FAMFS_IOC_MAX_INTERLEAVED_EXTENTS 4	/* interleaved extents per file */

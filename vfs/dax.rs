@@ -1,0 +1,252 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Claiming a dax device for a superblock, and the holder operations through
+//! which the dax core reports memory failures.
+//!
+//! Two kinds of device back a mount: a `/dev/daxX.Y` character device bound
+//! to `fsdev_dax` (claimed with `fs_dax_get()`), and an fsdax `/dev/pmemN`
+//! block device (opened exclusively and claimed with `fs_dax_get_by_bdev()`).
+//! Either way the superblock becomes the dax device's holder.
+
+use core::ffi::c_void;
+use core::ptr;
+
+use kernel::error::{from_err_ptr, from_result};
+use kernel::ffi::c_int;
+use kernel::prelude::*;
+
+use super::fs::{FileSystem, SuperBlock, Tables};
+use crate::bindings as b;
+
+/// What a mount source is.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SourceKind {
+    /// A character device.
+    Char,
+    /// A block device.
+    Block,
+    /// Anything else.
+    Other,
+}
+
+/// The file type of what `path` names (following symbolic links).
+pub(crate) fn source_kind(path: &CStr) -> Result<SourceKind> {
+    let mut mode: b::umode_t = 0;
+    // SAFETY: `path` is NUL-terminated; `mode` is a valid out pointer.
+    kernel::error::to_result(unsafe { b::famfs_glue_path_mode(path.as_char_ptr(), &mut mode) })?;
+    Ok(match u32::from(mode) & b::S_IFMT {
+        b::S_IFCHR => SourceKind::Char,
+        b::S_IFBLK => SourceKind::Block,
+        _ => SourceKind::Other,
+    })
+}
+
+/// Which step of claiming a device failed.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum ClaimStep {
+    /// Opening the device (or finding its dax device).
+    Open,
+    /// Becoming its holder.
+    Claim,
+}
+
+/// What kind of device was claimed.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum DeviceKind {
+    /// A `/dev/daxX.Y` bound to `fsdev_dax`.
+    DevDax,
+    /// An fsdax `/dev/pmemN` block device.
+    Pmem,
+}
+
+/// Room for a device name (the kernel's `BDEVNAME_SIZE`).
+const NAME_LEN: usize = 32;
+
+/// A dax device claimed for a superblock.
+///
+/// # Invariants
+///
+/// `dax_dev` is non-null and held by `holder` (registered with the holder
+/// operations of the file system that claimed it) until `drop` releases it,
+/// once. A non-null `bdev_file` is a block device file opened exclusively
+/// for this claim, released in `drop`. `name` is NUL-terminated.
+pub(crate) struct DaxClaim {
+    dax_dev: *mut b::dax_device,
+    holder: *mut c_void,
+    bdev_file: *mut b::file,
+    start_off: u64,
+    size: u64,
+    kind: DeviceKind,
+    name: [u8; NAME_LEN],
+}
+
+// SAFETY: The claim is a set of references to kernel objects usable from
+// any thread (the dax core locks internally); it is only released in drop.
+unsafe impl Send for DaxClaim {}
+// SAFETY: As above: `&self` methods only read plain fields.
+unsafe impl Sync for DaxClaim {}
+
+impl DaxClaim {
+    /// Claims the devdax device at `path` for `sb`.
+    pub(crate) fn devdax<T: FileSystem>(
+        path: &CStr,
+        sb: &SuperBlock<T>,
+    ) -> Result<DaxClaim, (ClaimStep, Error)> {
+        let mut dax_dev: *mut b::dax_device = ptr::null_mut();
+        let mut name = [0u8; NAME_LEN];
+        // SAFETY: `path` is NUL-terminated; `dax_dev` and `name` are valid
+        // out buffers (the glue writes at most `NAME_LEN` bytes, NUL
+        // included).
+        let ret = unsafe {
+            b::famfs_glue_open_dax_chrdev(
+                path.as_char_ptr(),
+                &mut dax_dev,
+                name.as_mut_ptr().cast(),
+                NAME_LEN,
+            )
+        };
+        kernel::error::to_result(ret).map_err(|e| (ClaimStep::Open, e))?;
+        let holder = sb.as_ptr().cast::<c_void>();
+        // SAFETY: `dax_dev` was found behind an open dax cdev and we hold a
+        // reference on it; `fs_dax_get()` checks it is alive and bound to
+        // fsdev_dax, and takes a reference of its own when it succeeds. The
+        // holder operations are a static table for `T`.
+        let ret = unsafe { b::fs_dax_get(dax_dev, holder, &Tables::<T>::HOLDER_OPS) };
+        // SAFETY: Drops the reference `famfs_glue_open_dax_chrdev` took; a
+        // successful claim keeps its own.
+        unsafe { b::put_dax(dax_dev) };
+        kernel::error::to_result(ret).map_err(|e| (ClaimStep::Claim, e))?;
+        // INVARIANT: `fs_dax_get()` succeeded, so `holder` holds `dax_dev`.
+        Ok(DaxClaim {
+            dax_dev,
+            holder,
+            bdev_file: ptr::null_mut(),
+            start_off: 0,
+            // SAFETY: We hold `dax_dev`.
+            size: unsafe { b::famfs_glue_devdax_size(dax_dev) },
+            kind: DeviceKind::DevDax,
+            name,
+        })
+    }
+
+    /// Opens the fsdax block device at `path` exclusively and claims its
+    /// dax device for `sb`.
+    pub(crate) fn pmem<T: FileSystem>(
+        path: &CStr,
+        sb: &SuperBlock<T>,
+    ) -> Result<DaxClaim, (ClaimStep, Error)> {
+        let holder = sb.as_ptr().cast::<c_void>();
+        // SAFETY: `path` is NUL-terminated; the holder is an opaque token.
+        let file = from_err_ptr(unsafe { b::famfs_glue_bdev_open(path.as_char_ptr(), holder) })
+            .map_err(|e| (ClaimStep::Open, e))?;
+        let mut start_off: u64 = 0;
+        // SAFETY: `file` is an open block device file; the holder operations
+        // are a static table for `T`.
+        let dax_dev = unsafe {
+            b::famfs_glue_bdev_dax(file, &mut start_off, holder, &Tables::<T>::HOLDER_OPS)
+        };
+        if dax_dev.is_null() {
+            // SAFETY: `file` was opened above and is not used again.
+            unsafe { b::famfs_glue_bdev_release(file) };
+            return Err((ClaimStep::Claim, EOPNOTSUPP));
+        }
+        let mut name = [0u8; NAME_LEN];
+        // SAFETY: `file` is an open block device file; `name` has room for
+        // `NAME_LEN` bytes.
+        unsafe { b::famfs_glue_bdev_name(file, name.as_mut_ptr().cast(), NAME_LEN) };
+        // INVARIANT: the claim succeeded and `file` is ours.
+        Ok(DaxClaim {
+            dax_dev,
+            holder,
+            bdev_file: file,
+            start_off,
+            // SAFETY: `file` is an open block device file.
+            size: unsafe { b::famfs_glue_bdev_size(file) },
+            kind: DeviceKind::Pmem,
+            name,
+        })
+    }
+
+    /// Usable size in bytes.
+    pub(crate) fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Offset of the device's data within the dax device (a partition's
+    /// offset for block devices, 0 for devdax).
+    pub(crate) fn start_off(&self) -> u64 {
+        self.start_off
+    }
+
+    /// What kind of device it is.
+    pub(crate) fn kind(&self) -> DeviceKind {
+        self.kind
+    }
+
+    /// The device's own name, as the kernel calls it (`dax0.0`, `pmem0p1`).
+    pub(crate) fn name(&self) -> &CStr {
+        CStr::from_bytes_until_nul(&self.name).unwrap_or(c"famfs")
+    }
+
+    pub(super) fn dax_dev(&self) -> *mut b::dax_device {
+        self.dax_dev
+    }
+}
+
+impl Drop for DaxClaim {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant we hold `dax_dev` as `holder`; this
+        // also unregisters the holder operations.
+        unsafe { b::fs_put_dax(self.dax_dev, self.holder) };
+        if !self.bdev_file.is_null() {
+            // SAFETY: By the type invariant the file is ours to release.
+            unsafe { b::famfs_glue_bdev_release(self.bdev_file) };
+        }
+    }
+}
+
+/// The flags of a memory-failure notification (`MF_*`).
+#[derive(Clone, Copy)]
+pub(crate) struct FailureFlags(c_int);
+
+impl FailureFlags {
+    /// The device is about to go away (`MF_MEM_PRE_REMOVE`, e.g. unbound).
+    pub(crate) fn pre_remove(self) -> bool {
+        self.0 & b::mf_flags_MF_MEM_PRE_REMOVE as c_int != 0
+    }
+
+    /// The raw flags, for `mf_dax_kill_procs` and the log.
+    pub(crate) fn raw(self) -> i32 {
+        self.0
+    }
+}
+
+impl<T: FileSystem> Tables<T> {
+    /// # Safety
+    ///
+    /// Called by the dax core as `dax_holder_operations::notify_failure`, for
+    /// a device claimed by a [`DaxClaim`] of type `T`.
+    pub(super) unsafe extern "C" fn notify_failure(
+        dax_dev: *mut b::dax_device,
+        offset: u64,
+        len: u64,
+        mf_flags: c_int,
+    ) -> c_int {
+        // SAFETY: `dax_dev` is valid for the duration of the notification.
+        let holder = unsafe { b::dax_holder(dax_dev) };
+        if holder.is_null() {
+            return EOPNOTSUPP.to_errno();
+        }
+        // SAFETY: The holder is the superblock of type `T` that claimed the
+        // device; it (and its `Info`) stays valid until `kill_sb` frees the
+        // `Info`, which drops the claim after evicting every inode. A
+        // notification racing with that release is not excluded by the dax
+        // core (it offers no way to wait for one in flight); see
+        // Documentation/famfs.rst.
+        let sb = unsafe { SuperBlock::<T>::from_raw(holder.cast()) };
+        from_result(|| {
+            T::notify_failure(sb, offset, len, FailureFlags(mf_flags))?;
+            Ok(0)
+        })
+    }
+}

@@ -1,0 +1,363 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Open files, read/write requests, mmap and page faults.
+
+use core::marker::PhantomData;
+use core::ptr;
+
+use kernel::error::from_result;
+use kernel::ffi::{c_int, c_long, c_uint, c_ulong};
+use kernel::prelude::*;
+
+use super::fs::{FileSystem, Tables};
+use super::inode::{Inode, InodeGuard, InodeSharedGuard};
+use crate::bindings as b;
+
+/// An open file of a file system of type `T`.
+///
+/// # Invariants
+///
+/// The C file is open (the VFS passed it to a callback) for the reference's
+/// lifetime, and its inode is an inode of type `T`.
+#[repr(transparent)]
+pub(crate) struct File<T: FileSystem> {
+    inner: kernel::types::Opaque<b::file>,
+    _t: PhantomData<T>,
+}
+
+impl<T: FileSystem> File<T> {
+    /// # Safety
+    ///
+    /// `ptr` must satisfy the type invariants for `'a`.
+    unsafe fn from_raw<'a>(ptr: *mut b::file) -> &'a Self {
+        // SAFETY: Transparent wrapper; validity per the function contract.
+        unsafe { &*ptr.cast() }
+    }
+
+    fn as_ptr(&self) -> *mut b::file {
+        self.inner.get()
+    }
+
+    /// The file's inode.
+    pub(crate) fn inode(&self) -> &Inode<T> {
+        // SAFETY: An open file's `f_inode` is set at open and stays live
+        // while the file is (type invariant); it is of type `T`.
+        unsafe { Inode::from_raw((*self.as_ptr()).f_inode) }
+    }
+
+    fn f_mode(&self) -> u32 {
+        // SAFETY: `f_mode` is set by the VFS before `open` and not changed
+        // by it while callbacks run.
+        unsafe { (*self.as_ptr()).f_mode }
+    }
+
+    /// Whether the file was opened for writing.
+    pub(crate) fn is_write(&self) -> bool {
+        self.f_mode() & b::FAMFS_CONST_FMODE_WRITE != 0
+    }
+
+    /// Whether this open created the file (`FMODE_CREATED`).
+    pub(crate) fn created_it(&self) -> bool {
+        self.f_mode() & b::FAMFS_CONST_FMODE_CREATED != 0
+    }
+}
+
+/// An I/O request (`struct kiocb`) on a file of type `T`.
+pub(crate) struct Kiocb<'a, T: FileSystem> {
+    raw: *mut b::kiocb,
+    _t: PhantomData<&'a File<T>>,
+}
+
+impl<'a, T: FileSystem> Kiocb<'a, T> {
+    /// The file.
+    pub(crate) fn file(&self) -> &'a File<T> {
+        // SAFETY: The VFS passes a request on an open file of ours, open for
+        // the request's duration.
+        unsafe { File::from_raw((*self.raw).ki_filp) }
+    }
+
+    /// The file position the request starts at.
+    pub(crate) fn pos(&self) -> i64 {
+        // SAFETY: The request is ours for the call.
+        unsafe { (*self.raw).ki_pos }
+    }
+
+    /// A DAX read through the file's iomap operations, with the inode lock
+    /// held shared (as DAX requires).
+    pub(crate) fn dax_read(
+        &mut self,
+        _lock: &InodeSharedGuard<'_, T>,
+        to: &mut IovIter,
+    ) -> Result<usize> {
+        // SAFETY: A live request and iterator; the lock DAX needs is held.
+        let n = unsafe { b::dax_iomap_rw(self.raw, to.as_ptr(), &Tables::<T>::IOMAP_OPS) };
+        to_size(n)
+    }
+
+    /// The VFS's write checks (`generic_write_checks`: limits, `O_APPEND`);
+    /// the number of bytes that may be written, 0 for none.
+    pub(crate) fn write_checks(
+        &mut self,
+        _lock: &InodeGuard<'_, T>,
+        from: &mut IovIter,
+    ) -> Result<usize> {
+        // SAFETY: A live request and iterator, the inode locked.
+        let n = unsafe { b::generic_write_checks(self.raw, from.as_ptr()) };
+        to_size(n)
+    }
+
+    /// What a write does to the file's metadata before the data: drops
+    /// set-uid bits (`file_remove_privs`) and updates the times.
+    pub(crate) fn write_prepare(&mut self, _lock: &InodeGuard<'_, T>) -> Result {
+        let file = self.file().as_ptr();
+        // SAFETY: The open file of a live request, its inode locked.
+        unsafe {
+            kernel::error::to_result(b::file_remove_privs(file))?;
+            kernel::error::to_result(b::file_update_time(file))
+        }
+    }
+
+    /// A DAX write through the file's iomap operations, with the inode
+    /// lock held exclusively.
+    pub(crate) fn dax_write(
+        &mut self,
+        _lock: &InodeGuard<'_, T>,
+        from: &mut IovIter,
+    ) -> Result<usize> {
+        // SAFETY: A live request and iterator; the lock DAX needs is held.
+        let n = unsafe { b::dax_iomap_rw(self.raw, from.as_ptr(), &Tables::<T>::IOMAP_OPS) };
+        to_size(n)
+    }
+}
+
+fn to_size(n: isize) -> Result<usize> {
+    if n < 0 {
+        Err(Error::from_errno(n as i32))
+    } else {
+        Ok(n as usize)
+    }
+}
+
+/// The data of a read or write request (`struct iov_iter`).
+pub(crate) struct IovIter(*mut b::iov_iter);
+
+impl IovIter {
+    fn as_ptr(&self) -> *mut b::iov_iter {
+        self.0
+    }
+
+    /// Bytes left.
+    pub(crate) fn count(&self) -> usize {
+        // SAFETY: A live iterator (the VFS's, for the call).
+        unsafe { b::famfs_glue_iov_iter_count(self.0) }
+    }
+
+    /// Shortens the request to at most `count` bytes.
+    pub(crate) fn truncate(&mut self, count: u64) {
+        // SAFETY: As above.
+        unsafe { b::famfs_glue_iov_iter_truncate(self.0, count) };
+    }
+}
+
+/// What a fault handler returns (`vm_fault_t`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct FaultResult(b::vm_fault_t);
+
+/// The `VM_FAULT_ERROR` mask of `<linux/mm_types.h>`.
+const VM_FAULT_ERROR: c_uint = b::vm_fault_reason_VM_FAULT_OOM
+    | b::vm_fault_reason_VM_FAULT_SIGBUS
+    | b::vm_fault_reason_VM_FAULT_SIGSEGV
+    | b::vm_fault_reason_VM_FAULT_HWPOISON
+    | b::vm_fault_reason_VM_FAULT_HWPOISON_LARGE
+    | b::vm_fault_reason_VM_FAULT_FALLBACK;
+
+impl FaultResult {
+    /// The access gets `SIGBUS`.
+    pub(crate) const SIGBUS: FaultResult = FaultResult(b::vm_fault_reason_VM_FAULT_SIGBUS);
+
+    /// Whether the fault installed a mapping (no error, no fallback to a
+    /// smaller size).
+    pub(crate) fn installed(self) -> bool {
+        self.0 & (VM_FAULT_ERROR | b::vm_fault_reason_VM_FAULT_FALLBACK) == 0
+    }
+}
+
+/// A page fault on a mapping of a file of type `T`.
+pub(crate) struct VmFault<'a, T: FileSystem> {
+    raw: *mut b::vm_fault,
+    _t: PhantomData<&'a Inode<T>>,
+}
+
+impl<T: FileSystem> VmFault<'_, T> {
+    /// The mapped file's inode.
+    pub(crate) fn inode(&self) -> &Inode<T> {
+        // SAFETY: A fault on a mapping of one of our files: the mapping
+        // holds the file, and so its inode, for the fault's duration.
+        unsafe { Inode::from_raw(b::famfs_glue_vmf_inode(self.raw)) }
+    }
+
+    /// Takes what a DAX fault needs held: freeze protection and a time
+    /// update for a write fault on a shared mapping, and the mapping's
+    /// invalidate lock shared for every fault (so that invalidation, which
+    /// takes it exclusively, waits for faults in flight).
+    pub(crate) fn lock(&self) -> FaultGuard<'_, T> {
+        // SAFETY: A live fault.
+        let write = unsafe { b::famfs_glue_vmf_is_shared_write(self.raw) };
+        // SAFETY: As above; undone by the guard.
+        unsafe { b::famfs_glue_fault_start(self.raw, write) };
+        FaultGuard { vmf: self, write }
+    }
+}
+
+/// The fault locks, held until dropped.
+pub(crate) struct FaultGuard<'a, T: FileSystem> {
+    vmf: &'a VmFault<'a, T>,
+    write: bool,
+}
+
+impl<T: FileSystem> FaultGuard<'_, T> {
+    /// Serves the fault through DAX and the file's iomap operations.
+    pub(crate) fn dax_fault(&self, order: u32) -> FaultResult {
+        let mut pfn: c_ulong = 0;
+        // SAFETY: A live fault with the locks DAX needs held (this guard).
+        FaultResult(unsafe {
+            b::dax_iomap_fault(
+                self.vmf.raw,
+                order,
+                &mut pfn,
+                ptr::null_mut(),
+                &Tables::<T>::IOMAP_OPS,
+            )
+        })
+    }
+}
+
+impl<T: FileSystem> Drop for FaultGuard<'_, T> {
+    fn drop(&mut self) {
+        // SAFETY: Taken by `VmFault::lock` with the same `write`.
+        unsafe { b::famfs_glue_fault_end(self.vmf.raw, self.write) };
+    }
+}
+
+/// Address space operations: nothing is ever dirtied in a page cache, and
+/// all I/O is direct (so `O_DIRECT` opens are accepted).
+pub(super) static AOPS: b::address_space_operations = b::address_space_operations {
+    dirty_folio: Some(b::noop_dirty_folio),
+    direct_IO: Some(b::noop_direct_IO),
+    ..pin_init::zeroed()
+};
+
+// ---- the file operation trampolines --------------------------------------
+
+impl<T: FileSystem> Tables<T> {
+    /// # Safety
+    ///
+    /// Called by the VFS as `file_operations::open`.
+    pub(super) unsafe extern "C" fn open(inode: *mut b::inode, file: *mut b::file) -> c_int {
+        from_result(|| {
+            // SAFETY: The VFS passes a live inode of ours and the file being
+            // opened on it.
+            unsafe { T::open(Inode::from_raw(inode), File::from_raw(file)) }?;
+            // SAFETY: As above.
+            kernel::error::to_result(unsafe { b::generic_file_open(inode, file) })?;
+            Ok(0)
+        })
+    }
+
+    /// # Safety
+    ///
+    /// Called by the VFS as `file_operations::read_iter`.
+    pub(super) unsafe extern "C" fn read_iter(iocb: *mut b::kiocb, to: *mut b::iov_iter) -> isize {
+        let mut k = Kiocb::<T> {
+            raw: iocb,
+            _t: PhantomData,
+        };
+        // The VFS passes a live request on an open file of ours and its
+        // iterator, both for the call.
+        match T::read_iter(&mut k, &mut IovIter(to)) {
+            Ok(n) => n as isize,
+            Err(e) => e.to_errno() as isize,
+        }
+    }
+
+    /// # Safety
+    ///
+    /// Called by the VFS as `file_operations::write_iter`.
+    pub(super) unsafe extern "C" fn write_iter(
+        iocb: *mut b::kiocb,
+        from: *mut b::iov_iter,
+    ) -> isize {
+        let mut k = Kiocb::<T> {
+            raw: iocb,
+            _t: PhantomData,
+        };
+        // As for `read_iter`.
+        match T::write_iter(&mut k, &mut IovIter(from)) {
+            Ok(n) => n as isize,
+            Err(e) => e.to_errno() as isize,
+        }
+    }
+
+    /// # Safety
+    ///
+    /// Called by the VFS as `file_operations::mmap`.
+    pub(super) unsafe extern "C" fn mmap(file: *mut b::file, vma: *mut b::vm_area_struct) -> c_int {
+        from_result(|| {
+            // SAFETY: The VFS passes an open file of ours.
+            T::mmap(unsafe { File::from_raw(file) })?;
+            // SAFETY: The VFS passes the new VMA, not yet visible to others,
+            // with the mmap lock held for writing: we may set its
+            // operations and flags.
+            unsafe { b::famfs_glue_mmap_setup(file, vma, &Self::VM_OPS) };
+            Ok(0)
+        })
+    }
+
+    /// # Safety
+    ///
+    /// Called by the VFS as `file_operations::unlocked_ioctl`.
+    pub(super) unsafe extern "C" fn ioctl(file: *mut b::file, cmd: c_uint, arg: c_ulong) -> c_long {
+        // SAFETY: The VFS passes an open file of ours (a file or directory).
+        match T::ioctl(unsafe { File::from_raw(file) }, cmd, arg) {
+            Ok(n) => n as c_long,
+            Err(e) => e.to_errno() as c_long,
+        }
+    }
+
+    /// # Safety
+    ///
+    /// Called by the memory manager as `vm_operations_struct::fault`.
+    pub(super) unsafe extern "C" fn vm_fault(vmf: *mut b::vm_fault) -> b::vm_fault_t {
+        let f = VmFault::<T> {
+            raw: vmf,
+            _t: PhantomData,
+        };
+        T::fault(&f, 0, true).0
+    }
+
+    /// # Safety
+    ///
+    /// Called by the memory manager as `vm_operations_struct::huge_fault`.
+    pub(super) unsafe extern "C" fn vm_huge_fault(
+        vmf: *mut b::vm_fault,
+        order: c_uint,
+    ) -> b::vm_fault_t {
+        let f = VmFault::<T> {
+            raw: vmf,
+            _t: PhantomData,
+        };
+        T::fault(&f, order, true).0
+    }
+
+    /// # Safety
+    ///
+    /// Called by the memory manager as `page_mkwrite` and `pfn_mkwrite`: a
+    /// write to a page mapped read-only.
+    pub(super) unsafe extern "C" fn vm_mkwrite(vmf: *mut b::vm_fault) -> b::vm_fault_t {
+        let f = VmFault::<T> {
+            raw: vmf,
+            _t: PhantomData,
+        };
+        T::fault(&f, 0, false).0
+    }
+}
