@@ -74,16 +74,12 @@ pub(crate) fn mmap(file: &File<Famfs>) -> Result {
 /// `new_mapping` says whether a successful fault counts as a new mapping
 /// (faults do, write upgrades of a mapped page do not).
 pub(crate) fn fault(vmf: &VmFault<'_, Famfs>, order: u32, new_mapping: bool) -> FaultResult {
-    let inode = vmf.inode();
-    // The check that the file may serve data is made under the invalidate
-    // lock, held shared: invalidation (a size change, a memory failure)
-    // takes it exclusively before zapping the mappings, so no fault can
-    // map the memory after the zap. `iomap_begin` checks again for the
-    // range it resolves.
+    // One check, one map lookup: `iomap_begin` refuses a file that cannot
+    // serve data (so the fault gets SIGBUS), and it runs under the
+    // invalidate lock, held shared by this guard. Invalidation (a size
+    // change, a memory failure) takes that lock exclusively before zapping
+    // the mappings, so no fault can map the memory after the zap.
     let lock = vmf.lock();
-    if usable_meta(inode).is_err() {
-        return FaultResult::SIGBUS;
-    }
     let ret = lock.dax_fault(order);
     drop(lock);
     if new_mapping && ret.installed() {
@@ -92,7 +88,7 @@ pub(crate) fn fault(vmf: &VmFault<'_, Famfs>, order: u32, new_mapping: bool) -> 
         } else {
             Counter::PmdFaults
         };
-        inode
+        vmf.inode()
             .super_block()
             .info()
             .counters

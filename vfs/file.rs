@@ -172,9 +172,6 @@ const VM_FAULT_ERROR: c_uint = b::vm_fault_reason_VM_FAULT_OOM
     | b::vm_fault_reason_VM_FAULT_FALLBACK;
 
 impl FaultResult {
-    /// The access gets `SIGBUS`.
-    pub(crate) const SIGBUS: FaultResult = FaultResult(b::vm_fault_reason_VM_FAULT_SIGBUS);
-
     /// Whether the fault installed a mapping (no error, no fallback to a
     /// smaller size).
     pub(crate) fn installed(self) -> bool {
