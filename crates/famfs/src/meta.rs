@@ -60,6 +60,19 @@ pub enum Error {
         /// The file system's master.
         master: Uuid,
     },
+    /// The host's system UUID file holds something else than a UUID.
+    #[error(
+        "{path} is not a system UUID file: {why}. It must hold the 36 characters of a UUID \
+         (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx), optionally followed by NUL bytes or whitespace. \
+         Nothing was changed; repair the file, or remove it to give this host a new identity \
+         (it then is no longer the master of the file systems it created)"
+    )]
+    BadSystemUuid {
+        /// The file.
+        path: String,
+        /// What is wrong with it.
+        why: BadSystemUuid,
+    },
     /// Every log slot is used.
     #[error("the metadata log is full ({0} entries); nothing was changed")]
     LogFull(u64),
@@ -78,13 +91,88 @@ fn io_err(what: impl Into<String>) -> impl FnOnce(io::Error) -> Error {
     move |err| Error::Io { what, err }
 }
 
+/// Why the contents of a system UUID file were refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadSystemUuid(String);
+
+impl std::fmt::Display for BadSystemUuid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The length of a UUID in its hyphenated text form.
+const UUID_TEXT_LEN: usize = 36;
+
+/// Parses the contents of a system UUID file.
+///
+/// Accepted: the 36 characters of a hyphenated UUID
+/// (`xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`, either case), followed by
+/// nothing, or only by NUL bytes and ASCII whitespace in any mix. This
+/// covers what this tool writes (a trailing newline) and what the public
+/// famfs tools write (a trailing NUL, 37 bytes). Everything else is
+/// refused: leading whitespace, a short or long UUID, any other byte after
+/// it. Every file accepted here is read as the same UUID by the public
+/// tools, which take the first 36 non-blank characters.
+pub fn parse_system_uuid(bytes: &[u8]) -> Result<Uuid, BadSystemUuid> {
+    let bad = |m: String| Err(BadSystemUuid(m));
+    let shown = |b: u8| format!("'{}'", std::ascii::escape_default(b));
+    let n = bytes.len();
+    if n == 0 {
+        return bad("the file is empty".into());
+    }
+    let text_len = bytes
+        .iter()
+        .position(|&b| b == 0 || b.is_ascii_whitespace())
+        .unwrap_or(n);
+    if text_len == 0 {
+        return bad(format!(
+            "it starts with {} instead of the UUID",
+            shown(bytes[0])
+        ));
+    }
+    if text_len < UUID_TEXT_LEN {
+        return bad(format!(
+            "the UUID is {text_len} characters long, not {UUID_TEXT_LEN}"
+        ));
+    }
+    let (text, rest) = bytes.split_at(UUID_TEXT_LEN);
+    for (i, &b) in text.iter().enumerate() {
+        let hyphen = matches!(i, 8 | 13 | 18 | 23);
+        if hyphen && b != b'-' {
+            return bad(format!("byte {i} is {}, expected '-'", shown(b)));
+        }
+        if !hyphen && !b.is_ascii_hexdigit() {
+            return bad(format!("byte {i} is {}, expected a hex digit", shown(b)));
+        }
+    }
+    if let Some(i) = rest
+        .iter()
+        .position(|&b| b != 0 && !b.is_ascii_whitespace())
+    {
+        return bad(format!(
+            "byte {} is {}: after the {UUID_TEXT_LEN} characters of the UUID only NUL bytes \
+             and whitespace may follow",
+            UUID_TEXT_LEN + i,
+            shown(rest[i])
+        ));
+    }
+    Uuid::try_parse_ascii(text).map_err(|e| BadSystemUuid(e.to_string()))
+}
+
+/// What this tool writes into a new system UUID file: the 36 characters
+/// and a newline (the public tools, which write a NUL instead, read it too).
+pub fn system_uuid_text(u: &Uuid) -> String {
+    format!("{}\n", u.hyphenated())
+}
+
 /// This host's system UUID, created (as a random UUID) on first use.
 pub fn system_uuid() -> Result<Uuid, Error> {
     let path = Path::new(SYSTEM_UUID_FILE);
-    match fs::read_to_string(path) {
-        Ok(s) => Uuid::parse_str(s.trim()).map_err(|e| Error::Io {
-            what: format!("{SYSTEM_UUID_FILE}: not a UUID"),
-            err: io::Error::new(io::ErrorKind::InvalidData, e),
+    match fs::read(path) {
+        Ok(b) => parse_system_uuid(&b).map_err(|why| Error::BadSystemUuid {
+            path: SYSTEM_UUID_FILE.into(),
+            why,
         }),
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             let dir = path.parent().expect("has a parent");
@@ -103,7 +191,8 @@ pub fn system_uuid() -> Result<Uuid, Error> {
                     .mode(0o644)
                     .open(&tmp)
                     .map_err(io_err(format!("create {}", tmp.display())))?;
-                writeln!(f, "{u}").map_err(io_err(format!("write {}", tmp.display())))?;
+                f.write_all(system_uuid_text(&u).as_bytes())
+                    .map_err(io_err(format!("write {}", tmp.display())))?;
             }
             fs::rename(&tmp, path).map_err(io_err(format!("create {SYSTEM_UUID_FILE}")))?;
             // Another process may have won the race: use what is there.
@@ -192,6 +281,8 @@ pub struct Meta {
     pub sb: Superblock,
     /// True when this host is the file system's master.
     pub master: bool,
+    /// This host's system UUID.
+    pub host: Uuid,
     /// Device size (from the module).
     pub dev_size: u64,
 }
@@ -201,6 +292,8 @@ pub struct Meta {
 /// existing `.meta` just reads the superblock. The log is 0644 on the master
 /// and 0444 on clients.
 pub fn mkmeta(mpt: &Path) -> Result<Meta, Error> {
+    // First, so that a bad system UUID file leaves the mount untouched.
+    let host = system_uuid()?;
     let (_, dev_size, _) = sys::statfs(mpt).map_err(io_err(format!("statfs {}", mpt.display())))?;
     let dir = meta_dir(mpt);
     let sbp = dir.join(".superblock");
@@ -214,7 +307,6 @@ pub fn mkmeta(mpt: &Path) -> Result<Meta, Error> {
     let f = File::open(&sbp).map_err(io_err(format!("open {}", sbp.display())))?;
     let sb = read_superblock(&f)?;
     check_layout(&sb, dev_size)?;
-    let host = system_uuid()?;
     let master = host == sb.system_uuid;
     let logp = dir.join(".log");
     if !logp.exists() {
@@ -237,6 +329,7 @@ pub fn mkmeta(mpt: &Path) -> Result<Meta, Error> {
     Ok(Meta {
         sb,
         master,
+        host,
         dev_size,
     })
 }
@@ -299,7 +392,7 @@ impl Fs {
                 now: meta.sb.fs_uuid,
             });
         }
-        let host = system_uuid()?;
+        let host = meta.host;
         if write && !meta.master {
             return Err(Error::NotMaster {
                 host,
@@ -401,5 +494,131 @@ pub fn crash_point() -> Option<CrashPoint> {
         Ok("mid-append") => Some(CrashPoint::MidAppend),
         Ok("after-append") => Some(CrashPoint::AfterAppend),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const U: &str = "0b3c6a1e-5f2d-4c8e-9a7b-1d2e3f405162";
+
+    fn uuid() -> Uuid {
+        Uuid::parse_str(U).unwrap()
+    }
+
+    fn parse(b: &[u8]) -> Result<Uuid, String> {
+        parse_system_uuid(b).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn system_uuid_36_characters() {
+        assert_eq!(parse(U.as_bytes()), Ok(uuid()));
+        assert_eq!(parse(U.to_uppercase().as_bytes()), Ok(uuid()));
+    }
+
+    #[test]
+    fn system_uuid_nul_terminated_as_the_public_tools_write_it() {
+        let mut b = U.as_bytes().to_vec();
+        b.push(0);
+        assert_eq!(b.len(), 37);
+        assert_eq!(parse(&b), Ok(uuid()));
+        b.extend_from_slice(&[0; 11]);
+        assert_eq!(parse(&b), Ok(uuid()), "several NULs");
+    }
+
+    #[test]
+    fn system_uuid_newline_and_whitespace() {
+        for tail in ["\n", "\r\n", "  \t\n", "\n\n"] {
+            assert_eq!(
+                parse(format!("{U}{tail}").as_bytes()),
+                Ok(uuid()),
+                "{tail:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn system_uuid_nul_and_newline_mixed() {
+        for tail in ["\0\n", "\n\0", "\0 \n\0\0"] {
+            assert_eq!(
+                parse(format!("{U}{tail}").as_bytes()),
+                Ok(uuid()),
+                "{tail:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn system_uuid_what_we_write_reads_back() {
+        let u = Uuid::new_v4();
+        let t = system_uuid_text(&u);
+        assert_eq!(t.len(), 37);
+        assert!(t.ends_with('\n'));
+        assert_eq!(parse(t.as_bytes()), Ok(u));
+    }
+
+    #[test]
+    fn system_uuid_garbage_is_refused_with_the_reason() {
+        let cases: &[(&[u8], &str)] = &[
+            (b"", "empty"),
+            (b"\n", "starts with '\\n'"),
+            (b"\0\0\0", "starts with '\\x00'"),
+            (b" 0b3c6a1e-5f2d-4c8e-9a7b-1d2e3f405162", "starts with ' '"),
+            (b"0b3c6a1e-5f2d-4c8e-9a7b", "23 characters long, not 36"),
+            (
+                b"0b3c6a1e-5f2d-4c8e-9a7b\0-1d2e3f405162",
+                "23 characters long",
+            ),
+            (b"0b3c6a1e5f2d4c8e9a7b1d2e3f405162\n", "32 characters long"),
+            (b"0b3c6a1e-5f2d-4c8e-9a7b-1d2e3f405162x", "byte 36 is 'x'"),
+            (b"0b3c6a1e-5f2d-4c8e-9a7b-1d2e3f4051623", "byte 36 is '3'"),
+            (b"0b3c6a1e-5f2d-4c8e-9a7b-1d2e3f405162\0x", "byte 37 is 'x'"),
+            (
+                b"0b3c6a1e-5f2d-4c8e-9a7b-1d2e3f405162\n\xff",
+                "byte 37 is '\\xff'",
+            ),
+            (
+                b"0b3c6a1e-5f2d-4c8e-9a7b-1d2e3f405162\n0b3c6a1e-5f2d-4c8e-9a7b-1d2e3f405162\n",
+                "byte 37 is '0'",
+            ),
+            (
+                b"0b3c6a1e-5f2d-4c8e-9a7b-1d2e3f40516g",
+                "byte 35 is 'g', expected a hex digit",
+            ),
+            (
+                b"0b3c6a1e_5f2d-4c8e-9a7b-1d2e3f405162",
+                "byte 8 is '_', expected '-'",
+            ),
+            (b"{0b3c6a1e-5f2d-4c8e-9a7b-1d2e3f40516}", "byte 0 is '{'"),
+        ];
+        for (b, want) in cases {
+            match parse(b) {
+                Ok(u) => panic!("{:?} was accepted as {u}", b.escape_ascii().to_string()),
+                Err(e) => assert!(
+                    e.contains(want),
+                    "{:?}: {e:?} does not say {want:?}",
+                    b.escape_ascii().to_string()
+                ),
+            }
+        }
+    }
+
+    #[test]
+    fn system_uuid_error_message_names_the_file_and_the_format() {
+        let e = Error::BadSystemUuid {
+            path: SYSTEM_UUID_FILE.into(),
+            why: parse_system_uuid(b"nonsense").unwrap_err(),
+        }
+        .to_string();
+        assert!(
+            e.starts_with("/opt/famfs/system_uuid is not a system UUID file: "),
+            "{e}"
+        );
+        assert!(e.contains("8 characters long, not 36"), "{e}");
+        assert!(
+            e.contains("optionally followed by NUL bytes or whitespace"),
+            "{e}"
+        );
     }
 }

@@ -1068,6 +1068,8 @@ pub fn check(mpt: &Path) -> Result<u8> {
             println!("famfs check: {e}");
             bits |= CHECK_LOG;
         }
+        // Not the file system's fault: a failure (exit 1), not a check bit.
+        Err(e @ meta::Error::BadSystemUuid { .. }) => return Err(e.into()),
         Err(e) => {
             println!("famfs check: {e}");
             bits |= CHECK_SUPERBLOCK;
