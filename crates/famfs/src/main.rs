@@ -8,6 +8,7 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 use famfs::ops::{self, CpOpts, MkfsOpts, Owner};
 use famfs::session::Layout;
+use famfs_util::parse_size;
 
 const EXIT_CODES: &str = "\
 Exit status: 0 success; 1 failure (a message says why); 2 usage error.
@@ -27,25 +28,6 @@ check (bit mask: 1 unmapped file, 2 bad superblock, 4 bad log,
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
-}
-
-fn parse_size(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let (num, mult) = match t.char_indices().last() {
-        Some((i, 'k' | 'K')) => (&t[..i], 1u64 << 10),
-        Some((i, 'm' | 'M')) => (&t[..i], 1 << 20),
-        Some((i, 'g' | 'G')) => (&t[..i], 1 << 30),
-        Some((i, 't' | 'T')) => (&t[..i], 1 << 40),
-        _ => (t, 1),
-    };
-    let v = if let Some(h) = num.strip_prefix("0x") {
-        u64::from_str_radix(h, 16)
-    } else {
-        num.parse::<u64>()
-    }
-    .map_err(|e| format!("bad size '{s}': {e} (use e.g. 4096, 2M, 1G)"))?;
-    v.checked_mul(mult)
-        .ok_or_else(|| format!("size '{s}' is too large"))
 }
 
 fn parse_mode(s: &str) -> Result<u32, String> {
@@ -364,18 +346,6 @@ fn main() -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sizes() {
-        assert_eq!(parse_size("4096"), Ok(4096));
-        assert_eq!(parse_size("2M"), Ok(2 << 20));
-        assert_eq!(parse_size("1g"), Ok(1 << 30));
-        assert_eq!(parse_size("0x200000"), Ok(2 << 20));
-        assert!(parse_size("").is_err());
-        assert!(parse_size("-1").is_err());
-        assert!(parse_size("1Q").is_err());
-        assert!(parse_size("99999999999T").is_err());
-    }
 
     #[test]
     fn modes() {

@@ -177,7 +177,7 @@ pub fn create_meta_file(
         what: format!(
             "map {} (FAMFSIOC_MAP_CREATE: {})",
             path.display(),
-            sys::errno_name(&e)
+            famfs_util::errno_name(&e)
         ),
         err: e,
     })?;

@@ -12,6 +12,7 @@ use famfs_format::{
     check_relpath, EntryBody, FileMap, LogHeader, Superblock, ALLOC_UNIT, DEFAULT_LOG_LEN,
     SUPERBLOCK_REGION, SUPERBLOCK_SIZE,
 };
+use indicatif::HumanBytes;
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -19,22 +20,6 @@ use crate::meta::{self, Fs};
 use crate::paths::{self, Mount};
 use crate::session::{instantiate, Attrs, Created, Layout, Session};
 use crate::{fill, sys};
-
-/// Human-readable byte count.
-pub fn human(n: u64) -> String {
-    const U: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = n as f64;
-    let mut i = 0;
-    while v >= 1024.0 && i < U.len() - 1 {
-        v /= 1024.0;
-        i += 1;
-    }
-    if i == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", U[i])
-    }
-}
 
 /// Fails unless the famfs module is loaded.
 pub fn require_module() -> Result<()> {
@@ -87,7 +72,7 @@ impl TempMount {
             anyhow!(
                 "mount -t famfs {}: {} ({e})",
                 dev.display(),
-                sys::errno_name(&e)
+                famfs_util::errno_name(&e)
             )
         })?;
         Ok(TempMount { dir, mounted: true })
@@ -213,8 +198,8 @@ pub fn mkfs(dev: &Path, o: &MkfsOpts) -> Result<()> {
         "famfs: created file system {} on {}: {} device, {} log ({} entries), master {}",
         sb.fs_uuid,
         dev.display(),
-        human(dev_size),
-        human(o.log_len),
+        HumanBytes(dev_size),
+        HumanBytes(o.log_len),
         famfs_format::log_slots(o.log_len),
         host
     );
@@ -253,7 +238,7 @@ pub fn mount(dev: &Path, mpt: &Path, verbose: bool) -> Result<Stats> {
             "mount -t famfs {} {}: {} ({e})",
             dev.display(),
             mpt.display(),
-            sys::errno_name(&e)
+            famfs_util::errno_name(&e)
         )
     })?;
     let mpt = fs::canonicalize(mpt)?;
@@ -995,7 +980,7 @@ pub fn fsck(target: &Path, json: bool) -> Result<u8> {
                 "  superblock: file system {}, master {}, log {} at {:#x}",
                 sb.uuid,
                 sb.master,
-                human(sb.log_len),
+                HumanBytes(sb.log_len),
                 sb.log_offset
             ),
             None => println!("  superblock: unusable"),
@@ -1010,10 +995,10 @@ pub fn fsck(target: &Path, json: bool) -> Result<u8> {
             );
             println!(
                 "  space: {} device, {} used, {} free, largest free range {}",
-                human(r.dev_size),
-                human(r.used_bytes),
-                human(r.free_bytes),
-                human(r.largest_free)
+                HumanBytes(r.dev_size),
+                HumanBytes(r.used_bytes),
+                HumanBytes(r.free_bytes),
+                HumanBytes(r.largest_free)
             );
             for p in &r.problems {
                 match p.slot {

@@ -252,8 +252,12 @@ pub fn instantiate(
     };
     let r = chown
         .and_then(|_| {
-            sys::map_create(&f, size, map)
-                .map_err(|e| anyhow!("FAMFSIOC_MAP_CREATE_V2: {} ({e})", sys::errno_name(&e)))
+            sys::map_create(&f, size, map).map_err(|e| {
+                anyhow!(
+                    "FAMFSIOC_MAP_CREATE_V2: {} ({e})",
+                    famfs_util::errno_name(&e)
+                )
+            })
         })
         .and_then(|_| {
             if mode & 0o7000 != 0 {
