@@ -320,6 +320,15 @@ pub enum EntryBody {
     },
 }
 
+impl EntryBody {
+    /// The path the entry records, relative to the mount point.
+    pub fn relpath(&self) -> &str {
+        match self {
+            EntryBody::File { relpath, .. } | EntryBody::Mkdir { relpath, .. } => relpath,
+        }
+    }
+}
+
 /// A log entry.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LogEntry {

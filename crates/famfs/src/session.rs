@@ -7,7 +7,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
-use famfs_format::{check_relpath, Allocator, EntryBody, FileMap, ALLOC_UNIT};
+use famfs_format::{check_relpath, Allocator, EntryBody, FileMap, FormatError, ALLOC_UNIT};
 use rand::seq::SliceRandom;
 
 use crate::meta::{self, crash_point, CrashPoint, Fs};
@@ -69,19 +69,18 @@ pub struct Session {
     alloc: Allocator,
     logged: HashMap<String, Logged>,
     room: u64,
+    unreadable: Vec<(u64, FormatError)>,
 }
 
 impl Session {
     /// Opens the famfs at `mpt` for metadata changes: this host must be the
     /// master and the mount current; the log is locked until the session is
-    /// dropped, and replayed to rebuild the allocation bitmap.
+    /// dropped, and replayed to rebuild the allocation bitmap (slots that
+    /// do not decode are skipped; see [`Session::unreadable`]).
     pub fn begin(mpt: &Path) -> Result<Session> {
         let fs = Fs::open(mpt, true)?;
         fs.lock()?;
         let (h, r) = fs.read_log()?;
-        for (slot, e) in &r.bad {
-            eprintln!("famfs: warning: log entry {slot} is unreadable and ignored: {e}");
-        }
         let mut alloc = Allocator::new(fs.dev_size, fs.sb.log_offset, fs.sb.log_len);
         alloc.mark_log(&r.entries);
         let mut logged = HashMap::new();
@@ -100,7 +99,14 @@ impl Session {
             alloc,
             logged,
             room: (h.last_index + 1).saturating_sub(h.next_index),
+            unreadable: r.bad,
         })
+    }
+
+    /// The log slots that did not decode when the session began (torn or
+    /// corrupt entries): ignored, their memory is not known to be in use.
+    pub fn unreadable(&self) -> &[(u64, FormatError)] {
+        &self.unreadable
     }
 
     fn path(&self, rel: &str) -> PathBuf {
