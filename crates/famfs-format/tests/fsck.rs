@@ -55,8 +55,8 @@ fn run(dev: u64, bodies: Vec<EntryBody>) -> fsck::Report {
     for b in bodies {
         log.append(b).unwrap();
     }
-    let h = log.header();
-    let r = log.replay();
+    let h = log.header().unwrap();
+    let (_, r) = log.replay().unwrap();
     analyze(dev, &sb(dev), &h, &r)
 }
 

@@ -4,11 +4,11 @@ use std::fs::{self, File, OpenOptions};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use famfs::meta;
+use famfs::meta::{self, MapStore};
 use famfs::sys;
 use famfs_abi::{FAMFS_LOG, FAMFS_SUPERBLOCK};
 use famfs_format::{
-    LogHeader, Superblock, ALLOC_UNIT, DEFAULT_LOG_LEN, SUPERBLOCK_REGION, SUPERBLOCK_SIZE,
+    check_log_len, Log, Superblock, ALLOC_UNIT, SUPERBLOCK_REGION, SUPERBLOCK_SIZE,
 };
 use famfs_util::parse_size;
 use indicatif::HumanBytes;
@@ -29,14 +29,6 @@ pub struct Args {
     log_len: u64,
     /// The device, e.g. /dev/dax0.0 or /dev/pmem0.
     device: PathBuf,
-}
-
-/// Checks a log length: a power of two, at least 8 MiB.
-fn check_log_len(len: u64) -> Result<()> {
-    if len < DEFAULT_LOG_LEN || !len.is_power_of_two() {
-        bail!("log size {len} is not a power of two of at least 8 MiB (8388608)");
-    }
-    Ok(())
 }
 
 /// A metadata file of the temporary mount, opened for writing.
@@ -103,15 +95,8 @@ pub fn run(a: Args) -> Result<u8> {
         return Ok(0);
     }
     let logf = meta_file(&meta.join(".log"), FAMFS_LOG, SUPERBLOCK_REGION, a.log_len)?;
-    let mut logm = sys::map_rw(&logf).context("map the log")?;
-    let h = LogHeader::new(a.log_len)?;
-    let hb = h.encode();
-    logm[..hb.len()].copy_from_slice(&hb);
-    // Clear the first slot too, so that nothing of an old log looks valid
-    // right after the header.
-    let first = famfs_format::slot_range(0);
-    logm[first.clone()].fill(0);
-    sys::cache_flush(&logm[..first.end]);
+    let logm = sys::map_rw(&logf).context("map the log")?;
+    Log::format(MapStore::rw(logm)).context("format the log")?;
     let sb = Superblock {
         log_offset: SUPERBLOCK_REGION,
         log_len: a.log_len,
