@@ -7,6 +7,8 @@
 #![deny(unsafe_code)]
 
 pub mod fill;
+#[cfg(feature = "test-hooks")]
+pub mod hooks;
 pub mod meta;
 pub mod paths;
 pub mod replay;

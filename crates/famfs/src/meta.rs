@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use famfs_abi::{FAMFS_LOG, FAMFS_SUPERBLOCK};
 use famfs_format::{
     EntryBody, Log, LogError, LogHeader, LogRead, LogStore, Replay, Superblock, ALLOC_UNIT,
-    LOG_HEADER_SIZE, SUPERBLOCK_REGION, SUPERBLOCK_SIZE,
+    SUPERBLOCK_REGION, SUPERBLOCK_SIZE,
 };
 use uuid::Uuid;
 
@@ -260,6 +260,9 @@ pub struct Fs {
 /// lines back to the shared memory.
 pub struct MapStore {
     map: Mapping,
+    /// Test builds: abort in the middle of the next entry store.
+    #[cfg(feature = "test-hooks")]
+    crash_mid_append: bool,
 }
 
 enum Mapping {
@@ -272,6 +275,8 @@ impl MapStore {
     pub fn ro(m: memmap2::Mmap) -> MapStore {
         MapStore {
             map: Mapping::Ro(m),
+            #[cfg(feature = "test-hooks")]
+            crash_mid_append: false,
         }
     }
 
@@ -279,7 +284,16 @@ impl MapStore {
     pub fn rw(m: memmap2::MmapMut) -> MapStore {
         MapStore {
             map: Mapping::Rw(m),
+            #[cfg(feature = "test-hooks")]
+            crash_mid_append: false,
         }
+    }
+
+    /// Test builds: arms the mid-append crash point if it was asked for.
+    #[cfg(feature = "test-hooks")]
+    fn with_crash_point(mut self, p: Option<crate::hooks::CrashPoint>) -> MapStore {
+        self.crash_mid_append = p == Some(crate::hooks::CrashPoint::MidAppend);
+        self
     }
 
     fn bytes(&self) -> &[u8] {
@@ -313,14 +327,17 @@ impl LogRead for MapStore {
 
 impl LogStore for MapStore {
     fn write(&mut self, offset: usize, src: &[u8]) {
+        #[cfg(feature = "test-hooks")]
+        let crash = self.crash_mid_append && offset >= famfs_format::LOG_HEADER_SIZE;
         let m = self.bytes_mut();
-        if offset >= LOG_HEADER_SIZE && crash_point() == Some(CrashPoint::MidAppend) {
-            // Test hook: die with half of the entry written, header untouched.
+        #[cfg(feature = "test-hooks")]
+        if crash {
+            // Die with half of the entry stored (and flushed), the header
+            // untouched.
             let half = &src[..src.len() / 2];
             m[offset..offset + half.len()].copy_from_slice(half);
             sys::cache_flush(&m[offset..offset + src.len()]);
-            eprintln!("famfs: FAMFS_TEST_CRASH=mid-append: aborting inside the append");
-            std::process::abort();
+            crate::hooks::crash("mid-append: aborting inside the append");
         }
         m[offset..offset + src.len()].copy_from_slice(src);
     }
@@ -370,7 +387,10 @@ impl Fs {
             .open(&logp)
             .map_err(io_err(format!("open {}", logp.display())))?;
         let store = if write {
-            MapStore::rw(sys::map_rw(&log_file).map_err(io_err("map .meta/.log"))?)
+            let store = MapStore::rw(sys::map_rw(&log_file).map_err(io_err("map .meta/.log"))?);
+            #[cfg(feature = "test-hooks")]
+            let store = store.with_crash_point(crate::hooks::crash_point());
+            store
         } else {
             MapStore::ro(sys::map_ro(&log_file).map_err(io_err("map .meta/.log"))?)
         };
@@ -404,23 +424,5 @@ impl Fs {
             LogError::Full(n) => Error::LogFull(n),
             e => Error::Log(e),
         })
-    }
-}
-
-/// Test hooks that simulate a crash (environment `FAMFS_TEST_CRASH`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CrashPoint {
-    /// Abort with half of a log entry written and the header not updated.
-    MidAppend,
-    /// Abort after an append, before the file is instantiated.
-    AfterAppend,
-}
-
-/// The crash point requested for this process, if any.
-pub fn crash_point() -> Option<CrashPoint> {
-    match std::env::var("FAMFS_TEST_CRASH").as_deref() {
-        Ok("mid-append") => Some(CrashPoint::MidAppend),
-        Ok("after-append") => Some(CrashPoint::AfterAppend),
-        _ => None,
     }
 }

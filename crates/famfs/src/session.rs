@@ -10,7 +10,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use famfs_format::{check_relpath, Allocator, EntryBody, FileMap, FormatError, ALLOC_UNIT};
 use rand::seq::SliceRandom;
 
-use crate::meta::{self, crash_point, CrashPoint, Fs};
+use crate::meta::{self, Fs};
 use crate::sys;
 
 /// Log flag of files every host may write (upstream hard-codes it).
@@ -191,9 +191,9 @@ impl Session {
         })?;
         self.room -= 1;
         self.logged.insert(rel.to_owned(), Logged::File(size));
-        if crash_point() == Some(CrashPoint::AfterAppend) {
-            eprintln!("famfs: FAMFS_TEST_CRASH=after-append: aborting before instantiation");
-            std::process::abort();
+        #[cfg(feature = "test-hooks")]
+        if crate::hooks::crash_point() == Some(crate::hooks::CrashPoint::AfterAppend) {
+            crate::hooks::crash("after-append: aborting before instantiation");
         }
         instantiate(&self.path(rel), size, local_mode, uid, gid, &map).with_context(|| {
             format!("'{rel}' is logged but could not be instantiated here (famfs logplay retries)")
