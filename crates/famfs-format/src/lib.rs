@@ -275,14 +275,11 @@ impl LogHeader {
     }
 }
 
-/// A device range (`famfs_simple_extent`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Extent {
-    /// Device offset.
-    pub offset: u64,
-    /// Length.
-    pub len: u64,
-}
+/// The module's extent-map rules: its own `fmap.rs`, through famfs-fmap.
+pub use famfs_fmap as fmap;
+/// A device range (`famfs_simple_extent` in the log): the module's extent
+/// type.
+pub use famfs_fmap::Extent;
 
 /// Where a logged file's bytes are.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -296,6 +293,68 @@ pub enum FileMap {
         /// Strips (at most 16).
         strips: Vec<Extent>,
     },
+}
+
+impl FileMap {
+    /// The map the famfs tool gives the module for a file of `size` bytes
+    /// with these extents (`FAMFSIOC_MAP_CREATE_V2`, see the tool's
+    /// `sys::map_create`): a regular file, its simple extents, or one
+    /// interleaved extent covering the whole file. A map with more extents
+    /// or strips than the module takes keeps its count (and only the
+    /// extents that fit), so that [`fmap::Fmap::validate`] refuses it as
+    /// the module does.
+    pub fn to_fmap(&self, size: u64) -> fmap::Fmap {
+        fn copy<const N: usize>(from: &[Extent]) -> [Extent; N] {
+            let mut to = [Extent::default(); N];
+            for (d, s) in to.iter_mut().zip(from) {
+                *d = *s;
+            }
+            to
+        }
+        let layout = match self {
+            FileMap::Simple(x) => fmap::Layout::Simple {
+                count: x.len(),
+                extents: copy(x),
+            },
+            FileMap::Interleaved { chunk_size, strips } => {
+                let mut extents = [fmap::Interleave::default(); fmap::MAX_INTERLEAVED_EXTENTS];
+                extents[0] = fmap::Interleave {
+                    chunk_size: *chunk_size,
+                    nbytes: size,
+                    nstrips: strips.len(),
+                    strips: copy(strips),
+                };
+                fmap::Layout::Interleaved { count: 1, extents }
+            }
+        };
+        fmap::Fmap {
+            file_type: fmap::FileType::Regular,
+            file_size: size,
+            layout,
+        }
+    }
+
+    /// The device ranges of the map (extents, or strips).
+    pub fn ranges(&self) -> &[Extent] {
+        match self {
+            FileMap::Simple(x) => x,
+            FileMap::Interleaved { strips, .. } => strips,
+        }
+    }
+}
+
+/// The module's verdict on the map of a logged file of `size` bytes on a
+/// device of `dev_size` bytes: what `FAMFSIOC_MAP_CREATE_V2` of it would
+/// answer, by the module's own validation (`fmap.rs`). Rules that involve
+/// more than the map (no overlap with another file's map, the file being
+/// empty and unmapped) are not checked here; fsck checks overlaps over the
+/// whole log.
+pub fn check_map(map: &FileMap, size: u64, dev_size: u64) -> Result<(), fmap::FmapError> {
+    map.to_fmap(size).validate(&fmap::Limits {
+        dev_size,
+        // The v2 ioctl: every length 2 MiB aligned.
+        unaligned_last_len: false,
+    })
 }
 
 /// What a log entry records.
@@ -551,11 +610,7 @@ impl Allocator {
     pub fn mark_log(&mut self, entries: &[LogEntry]) {
         for e in entries {
             if let EntryBody::File { map, .. } = &e.body {
-                let ranges = match map {
-                    FileMap::Simple(x) => x,
-                    FileMap::Interleaved { strips, .. } => strips,
-                };
-                for x in ranges {
+                for x in map.ranges() {
                     self.mark(x.offset, x.len);
                 }
             }

@@ -180,6 +180,15 @@ impl Session {
         }
         self.check_new(rel)?;
         let map = self.allocate(size, layout)?;
+        // Never log a map the module would refuse (the allocator's maps
+        // follow its rules; this says so, with the module's own check).
+        famfs_format::check_map(&map, size, self.fs.dev_size).map_err(|e| {
+            anyhow!(
+                "the allocated map for '{rel}' breaks the module's rules ({}); nothing was \
+                 logged",
+                e.describe()
+            )
+        })?;
         self.fs.append(EntryBody::File {
             size,
             flags: FLAG_ALL_HOSTS_RW,

@@ -153,7 +153,9 @@ fn simple(x: &[Extent]) -> Vec<FamfsIocSimpleExtent> {
         .collect()
 }
 
-/// Gives a regular file its map with `FAMFSIOC_MAP_CREATE_V2`.
+/// Gives a regular file its map with `FAMFSIOC_MAP_CREATE_V2`: what
+/// [`FileMap::to_fmap`] describes, which is what fsck and the allocator
+/// check with the module's rules ([`famfs_format::check_map`]).
 pub fn map_create(f: &File, size: u64, map: &FileMap) -> io::Result<()> {
     match map {
         FileMap::Simple(x) => {
