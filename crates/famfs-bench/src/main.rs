@@ -38,8 +38,8 @@ struct Cli {
     /// Label for the report (famfs, ext4-dax, devdax, ...).
     #[arg(long)]
     target: String,
-    /// Bytes to use (default: the file size).
-    #[arg(long)]
+    /// Bytes to use (default: the file size; suffixes K, M, G, T).
+    #[arg(long, value_parser = parse_len)]
     len: Option<usize>,
     /// Processes (multi-touch).
     #[arg(long, default_value_t = 1)]
@@ -47,6 +47,12 @@ struct Cli {
 }
 
 const PAGE: usize = 4096;
+
+/// A byte count, written as the other famfs tools write sizes.
+fn parse_len(s: &str) -> Result<usize, String> {
+    let n = famfs_util::parse_size(s)?;
+    usize::try_from(n).map_err(|_| format!("size '{s}' does not fit in memory"))
+}
 
 struct Map {
     ptr: *mut u8,

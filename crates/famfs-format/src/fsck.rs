@@ -1,11 +1,18 @@
 //! Consistency check of a superblock and its log (no I/O): CRCs, entry
-//! paths, extents outside the device or misaligned, extents that overlap the
+//! paths, file maps the module would refuse, extents that overlap the
 //! metadata or each other (cross-links), duplicate paths, and space use.
+//!
+//! A file's map is judged by the module's own rules ([`crate::check_map`],
+//! the kernel's `fmap.rs`), so fsck refuses exactly the maps the module
+//! refuses; the one rule that spans files, no shared memory, is the
+//! cross-link check over the whole log.
 
 use std::collections::HashMap;
+use std::fmt::Write;
 
+use crate::fmap::FmapError;
 use crate::{
-    check_relpath, Allocator, EntryBody, FileMap, LogHeader, Replay, Superblock, ALLOC_UNIT,
+    check_map, check_relpath, Allocator, EntryBody, FileMap, LogHeader, Replay, Superblock,
     SUPERBLOCK_REGION,
 };
 
@@ -17,6 +24,9 @@ pub struct Problem {
     pub slot: Option<u64>,
     /// What is wrong.
     pub what: String,
+    /// The module's rule the entry's map breaks, if that is the problem.
+    #[cfg_attr(feature = "serde", serde(skip))]
+    pub refused: Option<FmapError>,
 }
 
 /// The result of [`analyze`].
@@ -52,6 +62,14 @@ impl Report {
     }
 }
 
+fn problem(problems: &mut Vec<Problem>, slot: Option<u64>, what: String) {
+    problems.push(Problem {
+        slot,
+        what,
+        refused: None,
+    });
+}
+
 struct Range {
     offset: u64,
     end: u64,
@@ -66,12 +84,13 @@ pub fn analyze(dev_size: u64, sb: &Superblock, header: &LogHeader, replay: &Repl
         dev_size,
         ..Default::default()
     };
-    let mut problem = |slot: Option<u64>, what: String| r.problems.push(Problem { slot, what });
+    let mut problems: Vec<Problem> = Vec::new();
     for (slot, e) in &replay.bad {
-        problem(Some(*slot), format!("unreadable entry: {e}"));
+        problem(&mut problems, Some(*slot), format!("unreadable entry: {e}"));
     }
     if sb.dev_size != 0 && sb.dev_size > dev_size {
         problem(
+            &mut problems,
             None,
             format!(
                 "superblock records a {}-byte device, the device has {dev_size}",
@@ -98,14 +117,13 @@ pub fn analyze(dev_size: u64, sb: &Superblock, header: &LogHeader, replay: &Repl
     let mut dirs = 0;
     for (e, &this) in replay.entries.iter().zip(&replay.slots) {
         entries += 1;
-        let path = match &e.body {
-            EntryBody::File { relpath, .. } | EntryBody::Mkdir { relpath, .. } => relpath,
-        };
+        let path = e.body.relpath();
         if let Err(m) = check_relpath(path) {
-            problem(Some(this), m);
+            problem(&mut problems, Some(this), m);
         }
-        if let Some(first) = paths.insert(path.as_str(), this) {
+        if let Some(first) = paths.insert(path, this) {
             problem(
+                &mut problems,
                 Some(this),
                 format!(
                     "'{path}' is logged again (first at slot {first}); replay ignores this one"
@@ -116,49 +134,27 @@ pub fn analyze(dev_size: u64, sb: &Superblock, header: &LogHeader, replay: &Repl
             EntryBody::Mkdir { .. } => dirs += 1,
             EntryBody::File { size, map, .. } => {
                 files += 1;
-                let (exts, capacity) = match map {
-                    FileMap::Simple(x) => (x, x.iter().map(|x| x.len).sum::<u64>()),
-                    FileMap::Interleaved { chunk_size, strips } => {
-                        if *chunk_size == 0 || chunk_size % ALLOC_UNIT != 0 {
-                            problem(Some(this), format!("'{path}': bad chunk size {chunk_size}"));
-                        }
-                        let min = strips.iter().map(|x| x.len).min().unwrap_or(0);
-                        (strips, min.saturating_mul(strips.len() as u64))
-                    }
-                };
-                if capacity < *size {
-                    problem(
-                        Some(this),
-                        format!("'{path}': {size} bytes but its extents hold {capacity}"),
-                    );
-                }
-                for x in exts {
-                    let end = x.offset.checked_add(x.len);
-                    if x.len == 0 || x.offset % ALLOC_UNIT != 0 {
-                        problem(
-                            Some(this),
-                            format!(
-                                "'{path}': extent {:#x}+{:#x} is empty or not 2 MiB aligned",
-                                x.offset, x.len
-                            ),
-                        );
-                    }
-                    match end {
-                        Some(end) if end <= dev_size => {
-                            ranges.push(Range {
-                                offset: x.offset,
-                                end,
-                                owner: path.clone(),
-                            });
-                            alloc.mark(x.offset, x.len);
-                        }
-                        _ => problem(
-                            Some(this),
-                            format!(
-                                "'{path}': extent {:#x}+{:#x} is beyond the {dev_size}-byte device",
-                                x.offset, x.len
-                            ),
+                if let Err(e) = check_map(map, *size, dev_size) {
+                    problems.push(Problem {
+                        slot: Some(this),
+                        what: format!(
+                            "'{path}': the module refuses its map: {} ({size} bytes, {}, on a \
+                             {dev_size}-byte device)",
+                            e.describe(),
+                            describe_map(map)
                         ),
+                        refused: Some(e),
+                    });
+                }
+                // What lies inside the device is in use, valid or not.
+                for x in map.ranges() {
+                    if let Some(end) = x.end().filter(|&end| end <= dev_size) {
+                        ranges.push(Range {
+                            offset: x.offset,
+                            end,
+                            owner: path.to_owned(),
+                        });
+                        alloc.mark(x.offset, x.len);
                     }
                 }
             }
@@ -182,11 +178,13 @@ pub fn analyze(dev_size: u64, sb: &Superblock, header: &LogHeader, replay: &Repl
         }
     }
     for (a, b) in &r.crosslinks {
-        r.problems.push(Problem {
+        problems.push(Problem {
             slot: None,
             what: format!("cross-linked: '{a}' and '{b}' share memory"),
+            refused: None,
         });
     }
+    r.problems = problems;
     r.entries = entries;
     r.files = files;
     r.dirs = dirs;
@@ -194,4 +192,24 @@ pub fn analyze(dev_size: u64, sb: &Superblock, header: &LogHeader, replay: &Repl
     r.used_bytes = alloc.dev_size() - r.free_bytes;
     r.largest_free = alloc.largest_free();
     r
+}
+
+/// "extents 0xa00000+0x200000, ..." or "chunk 0x200000, strips ...".
+fn describe_map(map: &FileMap) -> String {
+    let mut out = String::new();
+    let list = |out: &mut String, what: &str, xs: &[crate::Extent]| {
+        out.push_str(what);
+        for (i, x) in xs.iter().enumerate() {
+            let sep = if i == 0 { " " } else { ", " };
+            let _ = write!(out, "{sep}{:#x}+{:#x}", x.offset, x.len);
+        }
+    };
+    match map {
+        FileMap::Simple(x) => list(&mut out, "extents", x),
+        FileMap::Interleaved { chunk_size, strips } => {
+            let _ = write!(out, "chunk {chunk_size:#x}, ");
+            list(&mut out, "strips", strips);
+        }
+    }
+    out
 }

@@ -14,12 +14,16 @@
 //! - log entries, 544 bytes each from log offset + 48: sequence number, type
 //!   (file 0, mkdir 1), a 520-byte body, a CRC over the first 536 bytes.
 //!
-//! [`fsck`] checks a superblock and log together (CRCs, paths, cross-linked
-//! or misplaced extents, free space).
+//! [`Log`] is the one reader and writer of the log, over any storage that
+//! implements [`LogStore`] (a byte buffer here, the mapped `.meta/.log` in
+//! the famfs tool). [`fsck`] checks a superblock and log together (CRCs,
+//! paths, cross-linked or misplaced extents, free space).
 
 use thiserror::Error;
 
 pub mod fsck;
+mod log;
+pub use log::{check_header, read_log, slot_range, Log, LogError, LogRead, LogStore, Replay};
 use uuid::Uuid;
 
 /// Superblock magic (also the statfs `f_type` of a famfs mount).
@@ -75,6 +79,17 @@ pub enum FormatError {
     /// A field out of range.
     #[error("{0}")]
     Invalid(&'static str),
+    /// A log length that is not a power of two of at least 8 MiB.
+    #[error("log length {0} is not a power of two of at least 8 MiB (8388608)")]
+    LogLength(u64),
+}
+
+/// Checks a log length: a power of two of at least [`DEFAULT_LOG_LEN`].
+pub fn check_log_len(len: u64) -> Result<(), FormatError> {
+    if len < DEFAULT_LOG_LEN || !len.is_power_of_two() {
+        return Err(FormatError::LogLength(len));
+    }
+    Ok(())
 }
 
 fn rd_u32(b: &[u8], off: usize) -> u32 {
@@ -206,11 +221,7 @@ pub struct LogHeader {
 impl LogHeader {
     /// A new, empty log of `log_len` bytes.
     pub fn new(log_len: u64) -> Result<LogHeader, FormatError> {
-        if log_len < DEFAULT_LOG_LEN || !log_len.is_power_of_two() {
-            return Err(FormatError::Invalid(
-                "log length must be a power of two of at least 8 MiB",
-            ));
-        }
+        check_log_len(log_len)?;
         Ok(LogHeader {
             log_len,
             last_index: log_slots(log_len) - 1,
@@ -264,14 +275,11 @@ impl LogHeader {
     }
 }
 
-/// A device range (`famfs_simple_extent`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Extent {
-    /// Device offset.
-    pub offset: u64,
-    /// Length.
-    pub len: u64,
-}
+/// The module's extent-map rules: its own `fmap.rs`, through famfs-fmap.
+pub use famfs_fmap as fmap;
+/// A device range (`famfs_simple_extent` in the log): the module's extent
+/// type.
+pub use famfs_fmap::Extent;
 
 /// Where a logged file's bytes are.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -285,6 +293,68 @@ pub enum FileMap {
         /// Strips (at most 16).
         strips: Vec<Extent>,
     },
+}
+
+impl FileMap {
+    /// The map the famfs tool gives the module for a file of `size` bytes
+    /// with these extents (`FAMFSIOC_MAP_CREATE_V2`, see the tool's
+    /// `sys::map_create`): a regular file, its simple extents, or one
+    /// interleaved extent covering the whole file. A map with more extents
+    /// or strips than the module takes keeps its count (and only the
+    /// extents that fit), so that [`fmap::Fmap::validate`] refuses it as
+    /// the module does.
+    pub fn to_fmap(&self, size: u64) -> fmap::Fmap {
+        fn copy<const N: usize>(from: &[Extent]) -> [Extent; N] {
+            let mut to = [Extent::default(); N];
+            for (d, s) in to.iter_mut().zip(from) {
+                *d = *s;
+            }
+            to
+        }
+        let layout = match self {
+            FileMap::Simple(x) => fmap::Layout::Simple {
+                count: x.len(),
+                extents: copy(x),
+            },
+            FileMap::Interleaved { chunk_size, strips } => {
+                let mut extents = [fmap::Interleave::default(); fmap::MAX_INTERLEAVED_EXTENTS];
+                extents[0] = fmap::Interleave {
+                    chunk_size: *chunk_size,
+                    nbytes: size,
+                    nstrips: strips.len(),
+                    strips: copy(strips),
+                };
+                fmap::Layout::Interleaved { count: 1, extents }
+            }
+        };
+        fmap::Fmap {
+            file_type: fmap::FileType::Regular,
+            file_size: size,
+            layout,
+        }
+    }
+
+    /// The device ranges of the map (extents, or strips).
+    pub fn ranges(&self) -> &[Extent] {
+        match self {
+            FileMap::Simple(x) => x,
+            FileMap::Interleaved { strips, .. } => strips,
+        }
+    }
+}
+
+/// The module's verdict on the map of a logged file of `size` bytes on a
+/// device of `dev_size` bytes: what `FAMFSIOC_MAP_CREATE_V2` of it would
+/// answer, by the module's own validation (`fmap.rs`). Rules that involve
+/// more than the map (no overlap with another file's map, the file being
+/// empty and unmapped) are not checked here; fsck checks overlaps over the
+/// whole log.
+pub fn check_map(map: &FileMap, size: u64, dev_size: u64) -> Result<(), fmap::FmapError> {
+    map.to_fmap(size).validate(&fmap::Limits {
+        dev_size,
+        // The v2 ioctl: every length 2 MiB aligned.
+        unaligned_last_len: false,
+    })
 }
 
 /// What a log entry records.
@@ -318,6 +388,15 @@ pub enum EntryBody {
         /// Path relative to the mount point.
         relpath: String,
     },
+}
+
+impl EntryBody {
+    /// The path the entry records, relative to the mount point.
+    pub fn relpath(&self) -> &str {
+        match self {
+            EntryBody::File { relpath, .. } | EntryBody::Mkdir { relpath, .. } => relpath,
+        }
+    }
 }
 
 /// A log entry.
@@ -498,136 +577,6 @@ impl LogEntry {
     }
 }
 
-/// Why a log operation failed.
-#[derive(Debug, Error, PartialEq, Eq)]
-pub enum LogError {
-    /// Every slot is used.
-    #[error("the log is full ({0} entries)")]
-    Full(u64),
-    /// The log header is unusable.
-    #[error("log header: {0}")]
-    Header(FormatError),
-    /// The buffer is not the log's size.
-    #[error("log buffer of {got} bytes, the header says {want}")]
-    Size {
-        /// Buffer length.
-        got: usize,
-        /// Log length from the header.
-        want: u64,
-    },
-    /// The entry could not be encoded.
-    #[error("entry: {0}")]
-    Entry(FormatError),
-}
-
-/// What replaying a log found.
-#[derive(Debug, Default)]
-pub struct Replay {
-    /// Valid entries, in log order.
-    pub entries: Vec<LogEntry>,
-    /// The slot of each of `entries`.
-    pub slots: Vec<u64>,
-    /// Slots that did not decode (torn or corrupt), with the reason; they are
-    /// skipped and nothing before them is lost.
-    pub bad: Vec<(u64, FormatError)>,
-}
-
-/// A metadata log held in memory (the bytes of `.meta/.log`).
-pub struct Log<'a> {
-    buf: &'a mut [u8],
-    header: LogHeader,
-}
-
-impl<'a> Log<'a> {
-    /// Formats `buf` as an empty log.
-    pub fn format(buf: &'a mut [u8]) -> Result<Log<'a>, LogError> {
-        let header = LogHeader::new(buf.len() as u64).map_err(LogError::Header)?;
-        buf[..LOG_HEADER_SIZE].copy_from_slice(&header.encode());
-        Ok(Log { buf, header })
-    }
-
-    /// Opens an existing log in `buf`.
-    pub fn open(buf: &'a mut [u8]) -> Result<Log<'a>, LogError> {
-        let header = check_header(buf)?;
-        Ok(Log { buf, header })
-    }
-
-    /// The header as it stands.
-    pub fn header(&self) -> LogHeader {
-        self.header
-    }
-
-    /// Appends an entry (its sequence number is assigned here). The entry is
-    /// written before the header that publishes it, so an append cut short
-    /// leaves the log as it was.
-    pub fn append(&mut self, body: EntryBody) -> Result<u64, LogError> {
-        let h = self.header;
-        if h.next_index > h.last_index {
-            return Err(LogError::Full(h.last_index + 1));
-        }
-        let entry = LogEntry {
-            seqnum: h.next_seqnum,
-            body,
-        };
-        let bytes = entry.encode().map_err(LogError::Entry)?;
-        let r = slot_range(h.next_index);
-        self.buf[r].copy_from_slice(&bytes);
-        self.header.next_index += 1;
-        self.header.next_seqnum += 1;
-        self.buf[..LOG_HEADER_SIZE].copy_from_slice(&self.header.encode());
-        Ok(entry.seqnum)
-    }
-
-    /// Decodes every published entry; bad ones are listed and skipped.
-    pub fn replay(&self) -> Replay {
-        replay_slots(self.buf, &self.header)
-    }
-}
-
-/// Checks the header of the log held in `buf` (CRC, magic, size, indexes).
-pub fn check_header(buf: &[u8]) -> Result<LogHeader, LogError> {
-    let header = LogHeader::decode(buf).map_err(LogError::Header)?;
-    if header.log_len != buf.len() as u64 {
-        return Err(LogError::Size {
-            got: buf.len(),
-            want: header.log_len,
-        });
-    }
-    if header.next_index > header.last_index + 1 {
-        return Err(LogError::Header(FormatError::Invalid(
-            "next index beyond the last slot",
-        )));
-    }
-    Ok(header)
-}
-
-/// Reads a log without changing it: its header and every published entry.
-pub fn read_log(buf: &[u8]) -> Result<(LogHeader, Replay), LogError> {
-    let header = check_header(buf)?;
-    let r = replay_slots(buf, &header);
-    Ok((header, r))
-}
-
-/// Byte range of slot `i` in the log.
-pub fn slot_range(i: u64) -> std::ops::Range<usize> {
-    let start = LOG_HEADER_SIZE + i as usize * LOG_ENTRY_SIZE;
-    start..start + LOG_ENTRY_SIZE
-}
-
-fn replay_slots(buf: &[u8], header: &LogHeader) -> Replay {
-    let mut r = Replay::default();
-    for i in 0..header.next_index {
-        match LogEntry::decode(&buf[slot_range(i)]) {
-            Ok(e) => {
-                r.entries.push(e);
-                r.slots.push(i);
-            }
-            Err(e) => r.bad.push((i, e)),
-        }
-    }
-    r
-}
-
 /// The device's allocation bitmap, one bit per allocation unit, rebuilt from
 /// the superblock, the log and the files it records.
 pub struct Allocator {
@@ -661,11 +610,7 @@ impl Allocator {
     pub fn mark_log(&mut self, entries: &[LogEntry]) {
         for e in entries {
             if let EntryBody::File { map, .. } = &e.body {
-                let ranges = match map {
-                    FileMap::Simple(x) => x,
-                    FileMap::Interleaved { strips, .. } => strips,
-                };
-                for x in ranges {
+                for x in map.ranges() {
                     self.mark(x.offset, x.len);
                 }
             }

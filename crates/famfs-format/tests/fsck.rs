@@ -1,6 +1,7 @@
 //! fsck analysis, interleaved allocation and path rules, against
 //! independent models (brute-force overlap checks, hand-computed layouts).
 
+use famfs_format::fmap::FmapError;
 use famfs_format::fsck::analyze;
 use famfs_format::*;
 use proptest::prelude::*;
@@ -55,8 +56,8 @@ fn run(dev: u64, bodies: Vec<EntryBody>) -> fsck::Report {
     for b in bodies {
         log.append(b).unwrap();
     }
-    let h = log.header();
-    let r = log.replay();
+    let h = log.header().unwrap();
+    let (_, r) = log.replay().unwrap();
     analyze(dev, &sb(dev), &h, &r)
 }
 
@@ -114,9 +115,31 @@ fn bad_extents_paths_and_duplicates_are_reported() {
     );
     let text: Vec<String> = r.problems.iter().map(|p| p.what.clone()).collect();
     let has = |s: &str| text.iter().any(|t| t.contains(s));
-    assert!(has("'beyond': extent"), "{text:?}");
-    assert!(has("'small': 3145728 bytes but its extents hold 2097152"));
-    assert!(has("'unaligned': extent"));
+    // Each map problem names the file, the module's rule it breaks, and
+    // the map.
+    let refused = |slot: u64, rule: FmapError, detail: &str| {
+        r.problems.iter().any(|p| {
+            p.slot == Some(slot)
+                && p.refused == Some(rule)
+                && p.what.contains(rule.describe())
+                && p.what.contains(detail)
+        })
+    };
+    assert!(
+        refused(0, FmapError::BeyondDevice, "'beyond': "),
+        "{text:?}"
+    );
+    assert!(has(
+        "extents 0x3fe00000+0x400000, on a 1073741824-byte device"
+    ));
+    assert!(refused(
+        1,
+        FmapError::TooSmall,
+        "'small': the module refuses its map: extents do not cover the file size (3145728 \
+         bytes, extents 0x1400000+0x200000"
+    ));
+    assert!(refused(2, FmapError::Misaligned, "'unaligned': "));
+    assert!(has("extents 0x1e01000+0x200000"));
     assert!(has("reserved .meta"));
     assert!(has("'d' is logged again (first at slot 4)"));
     assert_eq!(r.problems.iter().filter(|p| p.slot == Some(5)).count(), 1);
@@ -239,10 +262,9 @@ proptest! {
                     None => continue,
                 }
             };
-            let exts = match &map {
-                FileMap::Simple(x) => x.clone(),
-                FileMap::Interleaved { strips, .. } => strips.clone(),
-            };
+            // Every allocation is a map the module accepts.
+            prop_assert_eq!(check_map(&map, size, dev), Ok(()));
+            let exts = map.ranges().to_vec();
             for x in &exts {
                 prop_assert!(x.offset % (2 * MIB) == 0 && x.offset + x.len <= dev);
                 for &(o, l) in &ranges {

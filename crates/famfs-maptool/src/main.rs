@@ -14,6 +14,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use famfs_abi::*;
+use famfs_util::{errno_name, parse_size};
 
 /// An interleaved extent from the command line: chunk size, bytes, strips.
 type IeSpec = (u64, u64, Vec<(u64, u64)>);
@@ -40,7 +41,7 @@ enum Cmd {
     /// Give FILE an extent map.
     Create {
         file: String,
-        /// File size in bytes (suffixes K, M, G).
+        /// File size in bytes (suffixes K, M, G, T; 0x for hexadecimal).
         #[arg(long, value_parser = parse_size)]
         size: u64,
         /// A simple extent OFFSET:LEN (repeatable).
@@ -109,23 +110,6 @@ fn parse_mode(s: &str) -> Result<u32, String> {
     u32::from_str_radix(s, 8).map_err(|e| format!("bad octal mode '{s}': {e}"))
 }
 
-fn parse_size(s: &str) -> Result<u64, String> {
-    let (num, mult) = match s.chars().last() {
-        Some('K' | 'k') => (&s[..s.len() - 1], 1u64 << 10),
-        Some('M' | 'm') => (&s[..s.len() - 1], 1 << 20),
-        Some('G' | 'g') => (&s[..s.len() - 1], 1 << 30),
-        _ => (s, 1),
-    };
-    let v = if let Some(h) = num.strip_prefix("0x") {
-        u64::from_str_radix(h, 16)
-    } else {
-        num.parse::<u64>()
-    }
-    .map_err(|e| format!("bad size '{s}': {e}"))?;
-    v.checked_mul(mult)
-        .ok_or_else(|| format!("size '{s}' overflows"))
-}
-
 fn parse_extent(s: &str) -> Result<(u64, u64), String> {
     let (o, l) = s.split_once(':').ok_or("expected OFFSET:LEN")?;
     Ok((parse_size(o)?, parse_size(l)?))
@@ -146,7 +130,7 @@ fn parse_ie(s: &str) -> Result<IeSpec, String> {
 
 /// The errno of the last call, as "ENAME (message)".
 fn errno_text(e: &Error) -> String {
-    format!("{} ({e})", famfs::sys::errno_name(e))
+    format!("{} ({e})", errno_name(e))
 }
 
 /// The failure of the operation under test: printed with its errno name.

@@ -16,8 +16,8 @@ use std::path::{Path, PathBuf};
 
 use famfs_abi::{FAMFS_LOG, FAMFS_SUPERBLOCK};
 use famfs_format::{
-    read_log, slot_range, EntryBody, LogEntry, LogError, LogHeader, Replay, Superblock, ALLOC_UNIT,
-    DEFAULT_LOG_LEN, LOG_HEADER_SIZE, SUPERBLOCK_REGION, SUPERBLOCK_SIZE,
+    EntryBody, Log, LogError, LogHeader, LogRead, LogStore, Replay, Superblock, ALLOC_UNIT,
+    SUPERBLOCK_REGION, SUPERBLOCK_SIZE,
 };
 use uuid::Uuid;
 
@@ -230,11 +230,8 @@ pub fn check_layout(sb: &Superblock, dev_size: u64) -> Result<(), Error> {
     if sb.log_offset != SUPERBLOCK_REGION {
         return bad(format!("log offset {:#x}, expected 2 MiB", sb.log_offset));
     }
-    if sb.log_len < DEFAULT_LOG_LEN || !sb.log_len.is_power_of_two() {
-        return bad(format!(
-            "log length {:#x} is not a power of two of at least 8 MiB",
-            sb.log_len
-        ));
+    if let Err(e) = famfs_format::check_log_len(sb.log_len) {
+        return bad(e.to_string());
     }
     if sb.alloc_unit != ALLOC_UNIT {
         return bad(format!(
@@ -266,7 +263,7 @@ pub fn create_meta_file(
         what: format!(
             "map {} (FAMFSIOC_MAP_CREATE: {})",
             path.display(),
-            sys::errno_name(&e)
+            famfs_util::errno_name(&e)
         ),
         err: e,
     })?;
@@ -347,22 +344,99 @@ pub struct Fs {
     /// This host's system UUID.
     pub host: Uuid,
     /// Held open for the lock.
-    log: File,
-    map: LogMap,
+    log_file: File,
+    log: Log<MapStore>,
 }
 
-/// The log file's mapping.
-enum LogMap {
+/// A mapped metadata file as the storage of the log: reads see what other
+/// hosts wrote (the cache lines are dropped first), flushes write the cache
+/// lines back to the shared memory.
+pub struct MapStore {
+    map: Mapping,
+    /// Test builds: abort in the middle of the next entry store.
+    #[cfg(feature = "test-hooks")]
+    crash_mid_append: bool,
+}
+
+enum Mapping {
     Ro(memmap2::Mmap),
     Rw(memmap2::MmapMut),
 }
 
-impl LogMap {
-    fn bytes(&self) -> &[u8] {
-        match self {
-            LogMap::Ro(m) => m,
-            LogMap::Rw(m) => m,
+impl MapStore {
+    /// A read-only mapping (reading the log only).
+    pub fn ro(m: memmap2::Mmap) -> MapStore {
+        MapStore {
+            map: Mapping::Ro(m),
+            #[cfg(feature = "test-hooks")]
+            crash_mid_append: false,
         }
+    }
+
+    /// A writable mapping.
+    pub fn rw(m: memmap2::MmapMut) -> MapStore {
+        MapStore {
+            map: Mapping::Rw(m),
+            #[cfg(feature = "test-hooks")]
+            crash_mid_append: false,
+        }
+    }
+
+    /// Test builds: arms the mid-append crash point if it was asked for.
+    #[cfg(feature = "test-hooks")]
+    fn with_crash_point(mut self, p: Option<crate::hooks::CrashPoint>) -> MapStore {
+        self.crash_mid_append = p == Some(crate::hooks::CrashPoint::MidAppend);
+        self
+    }
+
+    fn bytes(&self) -> &[u8] {
+        match &self.map {
+            Mapping::Ro(m) => m,
+            Mapping::Rw(m) => m,
+        }
+    }
+
+    fn bytes_mut(&mut self) -> &mut [u8] {
+        match &mut self.map {
+            Mapping::Rw(m) => m,
+            Mapping::Ro(_) => {
+                panic!("a read-only log mapping cannot be written (Fs::open(.., true))")
+            }
+        }
+    }
+}
+
+impl LogRead for MapStore {
+    fn size(&self) -> usize {
+        self.bytes().len()
+    }
+
+    fn read(&self, offset: usize, dst: &mut [u8]) {
+        let src = &self.bytes()[offset..offset + dst.len()];
+        sys::cache_flush(src);
+        dst.copy_from_slice(src);
+    }
+}
+
+impl LogStore for MapStore {
+    fn write(&mut self, offset: usize, src: &[u8]) {
+        #[cfg(feature = "test-hooks")]
+        let crash = self.crash_mid_append && offset >= famfs_format::LOG_HEADER_SIZE;
+        let m = self.bytes_mut();
+        #[cfg(feature = "test-hooks")]
+        if crash {
+            // Die with half of the entry stored (and flushed), the header
+            // untouched.
+            let half = &src[..src.len() / 2];
+            m[offset..offset + half.len()].copy_from_slice(half);
+            sys::cache_flush(&m[offset..offset + src.len()]);
+            crate::hooks::crash("mid-append: aborting inside the append");
+        }
+        m[offset..offset + src.len()].copy_from_slice(src);
+    }
+
+    fn flush(&mut self, offset: usize, len: usize) {
+        sys::cache_flush(&self.bytes_mut()[offset..offset + len]);
     }
 }
 
@@ -400,15 +474,18 @@ impl Fs {
             });
         }
         let logp = meta_dir(mpt).join(".log");
-        let log = OpenOptions::new()
+        let log_file = OpenOptions::new()
             .read(true)
             .write(write)
             .open(&logp)
             .map_err(io_err(format!("open {}", logp.display())))?;
-        let map = if write {
-            LogMap::Rw(sys::map_rw(&log).map_err(io_err("map .meta/.log"))?)
+        let store = if write {
+            let store = MapStore::rw(sys::map_rw(&log_file).map_err(io_err("map .meta/.log"))?);
+            #[cfg(feature = "test-hooks")]
+            let store = store.with_crash_point(crate::hooks::crash_point());
+            store
         } else {
-            LogMap::Ro(sys::map_ro(&log).map_err(io_err("map .meta/.log"))?)
+            MapStore::ro(sys::map_ro(&log_file).map_err(io_err("map .meta/.log"))?)
         };
         Ok(Fs {
             mpt: mpt.to_path_buf(),
@@ -416,84 +493,30 @@ impl Fs {
             dev_size: meta.dev_size,
             master: meta.master,
             host,
-            log,
-            map,
+            log_file,
+            log: Log::new(store),
         })
     }
 
     /// Serialises metadata changes on this host (`flock` on `.meta/.log`)
     /// until the `Fs` is dropped.
     pub fn lock(&self) -> Result<(), Error> {
-        sys::flock_exclusive(&self.log).map_err(io_err("lock .meta/.log"))
+        sys::flock_exclusive(&self.log_file).map_err(io_err("lock .meta/.log"))
     }
 
     /// Reads the log: header and every published entry (bad ones listed).
     pub fn read_log(&self) -> Result<(LogHeader, Replay), Error> {
-        let m = self.map.bytes();
-        sys::cache_flush(&m[..LOG_HEADER_SIZE]);
-        // A copy, so that what is checked is what is decoded even if another
-        // host writes meanwhile.
-        let mut copy = vec![0u8; m.len()];
-        copy[..LOG_HEADER_SIZE].copy_from_slice(&m[..LOG_HEADER_SIZE]);
-        let h = LogHeader::decode(&copy).map_err(|e| Error::Log(LogError::Header(e)))?;
-        let end = slot_range(h.next_index.min(h.last_index + 1))
-            .start
-            .min(m.len());
-        sys::cache_flush(&m[LOG_HEADER_SIZE..end]);
-        copy[LOG_HEADER_SIZE..end].copy_from_slice(&m[LOG_HEADER_SIZE..end]);
-        read_log(&copy).map_err(Error::Log)
+        self.log.replay().map_err(Error::Log)
     }
 
-    /// Appends one entry (master only; take [`Fs::lock`] first). The entry
-    /// is written and flushed before the header that publishes it.
-    pub fn append(&mut self, body: EntryBody) -> Result<LogEntry, Error> {
-        let LogMap::Rw(m) = &mut self.map else {
-            panic!("Fs::append needs Fs::open(.., true)");
-        };
-        sys::cache_flush(&m[..LOG_HEADER_SIZE]);
-        let mut h = LogHeader::decode(&m[..LOG_HEADER_SIZE])
-            .map_err(|e| Error::Log(LogError::Header(e)))?;
-        if h.next_index > h.last_index {
-            return Err(Error::LogFull(h.last_index + 1));
-        }
-        let entry = LogEntry {
-            seqnum: h.next_seqnum,
-            body,
-        };
-        let bytes = entry.encode().map_err(|e| Error::Log(LogError::Entry(e)))?;
-        let r = slot_range(h.next_index);
-        if crash_point() == Some(CrashPoint::MidAppend) {
-            // Test hook: die with half of the entry written, header untouched.
-            m[r.start..r.start + bytes.len() / 2].copy_from_slice(&bytes[..bytes.len() / 2]);
-            sys::cache_flush(&m[r.clone()]);
-            eprintln!("famfs: FAMFS_TEST_CRASH=mid-append: aborting inside the append");
-            std::process::abort();
-        }
-        m[r.clone()].copy_from_slice(&bytes);
-        sys::cache_flush(&m[r]);
-        h.next_index += 1;
-        h.next_seqnum += 1;
-        m[..LOG_HEADER_SIZE].copy_from_slice(&h.encode());
-        sys::cache_flush(&m[..LOG_HEADER_SIZE]);
-        Ok(entry)
-    }
-}
-
-/// Test hooks that simulate a crash (environment `FAMFS_TEST_CRASH`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CrashPoint {
-    /// Abort with half of a log entry written and the header not updated.
-    MidAppend,
-    /// Abort after an append, before the file is instantiated.
-    AfterAppend,
-}
-
-/// The crash point requested for this process, if any.
-pub fn crash_point() -> Option<CrashPoint> {
-    match std::env::var("FAMFS_TEST_CRASH").as_deref() {
-        Ok("mid-append") => Some(CrashPoint::MidAppend),
-        Ok("after-append") => Some(CrashPoint::AfterAppend),
-        _ => None,
+    /// Appends one entry (master only; take [`Fs::lock`] first) and returns
+    /// its sequence number, with famfs-format's log writer: the entry is
+    /// written and flushed before the header that publishes it.
+    pub fn append(&mut self, body: EntryBody) -> Result<u64, Error> {
+        self.log.append(body).map_err(|e| match e {
+            LogError::Full(n) => Error::LogFull(n),
+            e => Error::Log(e),
+        })
     }
 }
 

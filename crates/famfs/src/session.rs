@@ -7,10 +7,10 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
-use famfs_format::{check_relpath, Allocator, EntryBody, FileMap, ALLOC_UNIT};
+use famfs_format::{check_relpath, Allocator, EntryBody, FileMap, FormatError, ALLOC_UNIT};
 use rand::seq::SliceRandom;
 
-use crate::meta::{self, crash_point, CrashPoint, Fs};
+use crate::meta::{self, Fs};
 use crate::sys;
 
 /// Log flag of files every host may write (upstream hard-codes it).
@@ -69,19 +69,18 @@ pub struct Session {
     alloc: Allocator,
     logged: HashMap<String, Logged>,
     room: u64,
+    unreadable: Vec<(u64, FormatError)>,
 }
 
 impl Session {
     /// Opens the famfs at `mpt` for metadata changes: this host must be the
     /// master and the mount current; the log is locked until the session is
-    /// dropped, and replayed to rebuild the allocation bitmap.
+    /// dropped, and replayed to rebuild the allocation bitmap (slots that
+    /// do not decode are skipped; see [`Session::unreadable`]).
     pub fn begin(mpt: &Path) -> Result<Session> {
         let fs = Fs::open(mpt, true)?;
         fs.lock()?;
         let (h, r) = fs.read_log()?;
-        for (slot, e) in &r.bad {
-            eprintln!("famfs: warning: log entry {slot} is unreadable and ignored: {e}");
-        }
         let mut alloc = Allocator::new(fs.dev_size, fs.sb.log_offset, fs.sb.log_len);
         alloc.mark_log(&r.entries);
         let mut logged = HashMap::new();
@@ -100,7 +99,14 @@ impl Session {
             alloc,
             logged,
             room: (h.last_index + 1).saturating_sub(h.next_index),
+            unreadable: r.bad,
         })
+    }
+
+    /// The log slots that did not decode when the session began (torn or
+    /// corrupt entries): ignored, their memory is not known to be in use.
+    pub fn unreadable(&self) -> &[(u64, FormatError)] {
+        &self.unreadable
     }
 
     fn path(&self, rel: &str) -> PathBuf {
@@ -174,6 +180,15 @@ impl Session {
         }
         self.check_new(rel)?;
         let map = self.allocate(size, layout)?;
+        // Never log a map the module would refuse (the allocator's maps
+        // follow its rules; this says so, with the module's own check).
+        famfs_format::check_map(&map, size, self.fs.dev_size).map_err(|e| {
+            anyhow!(
+                "the allocated map for '{rel}' breaks the module's rules ({}); nothing was \
+                 logged",
+                e.describe()
+            )
+        })?;
         self.fs.append(EntryBody::File {
             size,
             flags: FLAG_ALL_HOSTS_RW,
@@ -185,9 +200,9 @@ impl Session {
         })?;
         self.room -= 1;
         self.logged.insert(rel.to_owned(), Logged::File(size));
-        if crash_point() == Some(CrashPoint::AfterAppend) {
-            eprintln!("famfs: FAMFS_TEST_CRASH=after-append: aborting before instantiation");
-            std::process::abort();
+        #[cfg(feature = "test-hooks")]
+        if crate::hooks::crash_point() == Some(crate::hooks::CrashPoint::AfterAppend) {
+            crate::hooks::crash("after-append: aborting before instantiation");
         }
         instantiate(&self.path(rel), size, local_mode, uid, gid, &map).with_context(|| {
             format!("'{rel}' is logged but could not be instantiated here (famfs logplay retries)")
@@ -252,8 +267,12 @@ pub fn instantiate(
     };
     let r = chown
         .and_then(|_| {
-            sys::map_create(&f, size, map)
-                .map_err(|e| anyhow!("FAMFSIOC_MAP_CREATE_V2: {} ({e})", sys::errno_name(&e)))
+            sys::map_create(&f, size, map).map_err(|e| {
+                anyhow!(
+                    "FAMFSIOC_MAP_CREATE_V2: {} ({e})",
+                    famfs_util::errno_name(&e)
+                )
+            })
         })
         .and_then(|_| {
             if mode & 0o7000 != 0 {

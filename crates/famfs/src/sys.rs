@@ -118,31 +118,6 @@ pub fn ids() -> (u32, u32) {
     })
 }
 
-/// The errno name of an I/O error (for messages and tests).
-pub fn errno_name(e: &io::Error) -> &'static str {
-    match e.raw_os_error().unwrap_or(0) {
-        libc::EPERM => "EPERM",
-        libc::ENOENT => "ENOENT",
-        libc::EIO => "EIO",
-        libc::ENXIO => "ENXIO",
-        libc::E2BIG => "E2BIG",
-        libc::EACCES => "EACCES",
-        libc::EFAULT => "EFAULT",
-        libc::EBUSY => "EBUSY",
-        libc::EEXIST => "EEXIST",
-        libc::ENODEV => "ENODEV",
-        libc::ENOTBLK => "ENOTBLK",
-        libc::EINVAL => "EINVAL",
-        libc::ENOTTY => "ENOTTY",
-        libc::ENOSPC => "ENOSPC",
-        libc::EROFS => "EROFS",
-        libc::ENODATA => "ENODATA",
-        libc::EOPNOTSUPP => "EOPNOTSUPP",
-        libc::EBADF => "EBADF",
-        _ => "E?",
-    }
-}
-
 fn ioctl<T>(f: &File, cmd: u32, arg: *mut T) -> io::Result<()> {
     // SAFETY: every caller passes a pointer to a live structure of the type
     // and size that `cmd` encodes; the kernel reads or fills only that.
@@ -178,7 +153,9 @@ fn simple(x: &[Extent]) -> Vec<FamfsIocSimpleExtent> {
         .collect()
 }
 
-/// Gives a regular file its map with `FAMFSIOC_MAP_CREATE_V2`.
+/// Gives a regular file its map with `FAMFSIOC_MAP_CREATE_V2`: what
+/// [`FileMap::to_fmap`] describes, which is what fsck and the allocator
+/// check with the module's rules ([`famfs_format::check_map`]).
 pub fn map_create(f: &File, size: u64, map: &FileMap) -> io::Result<()> {
     match map {
         FileMap::Simple(x) => {

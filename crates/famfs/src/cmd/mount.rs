@@ -1,0 +1,88 @@
+//! `famfs mount`: mount, create the metadata files, replay the log.
+
+use std::fs;
+use std::path::PathBuf;
+
+use anyhow::{anyhow, bail, Result};
+use famfs::{meta, paths, sys};
+use famfs_util::errno_name;
+
+use super::{check_device, logplay, require_module};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Print each instantiated file and directory.
+    #[arg(short, long)]
+    verbose: bool,
+    /// The device.
+    device: PathBuf,
+    /// The mount point.
+    mountpoint: PathBuf,
+}
+
+/// There is no read-only variant: the module refuses to create maps on a
+/// read-only mount, so nothing could be instantiated.
+pub fn run(a: Args) -> Result<u8> {
+    let (dev, mpt) = (&a.device, &a.mountpoint);
+    require_module()?;
+    check_device(dev)?;
+    if !mpt.is_dir() {
+        bail!("mount point {} is not a directory", mpt.display());
+    }
+    if let Some(m) = paths::mount_of_dev(dev)? {
+        bail!(
+            "{} is already mounted at {}",
+            dev.display(),
+            m.mpt.display()
+        );
+    }
+    sys::mount_famfs(dev, mpt, false).map_err(|e| {
+        anyhow!(
+            "mount -t famfs {} {}: {} ({e})",
+            dev.display(),
+            mpt.display(),
+            errno_name(&e)
+        )
+    })?;
+    let mpt = fs::canonicalize(mpt)?;
+    let res = meta::mkmeta(&mpt)
+        .map_err(anyhow::Error::from)
+        .and_then(|m| {
+            // A client's files are read-only (replay strips their write
+            // bits); strict_write keeps even root from writing them, until
+            // someone chmods a file on purpose (serial sharing).
+            if !m.master {
+                sys::remount_strict_write(&mpt)
+                    .map_err(|e| anyhow!("remount {} with strict_write: {e}", mpt.display()))?;
+            }
+            Ok(m)
+        })
+        .and_then(|m| {
+            let s = logplay::replay_and_report(&mpt, false, a.verbose)?;
+            Ok((m, s))
+        });
+    let st = match res {
+        Ok((m, st)) => {
+            println!(
+                "famfs: mounted {} at {} as {} of file system {}",
+                dev.display(),
+                mpt.display(),
+                if m.master { "master" } else { "client" },
+                m.sb.fs_uuid
+            );
+            st
+        }
+        Err(e) => {
+            let _ = sys::umount(&mpt);
+            return Err(e.context(format!("{} was not mounted", dev.display())));
+        }
+    };
+    logplay::print_stats(&st, false);
+    if st.errors > 0 {
+        eprintln!(
+            "famfs mount: mounted, but {} log entries could not be replayed",
+            st.errors
+        );
+    }
+    Ok(u8::from(st.errors > 0))
+}
