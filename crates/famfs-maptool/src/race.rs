@@ -27,7 +27,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context, Result};
-use clap::Args;
+use clap::{Args, ValueEnum};
 use famfs_abi::FAMFS_REG;
 
 use crate::{errno_text, parse_size, OpError};
@@ -677,6 +677,17 @@ pub(crate) struct MemfailArgs {
     /// iteration gets a page that was never poisoned.
     #[arg(long, value_parser = parse_size, default_value = "224M")]
     poison_offset: u64,
+    /// Which file gets its map first (the memory-failure handler zaps files
+    /// in that order): B, A, or each in turn.
+    #[arg(long, value_enum, default_value = "b-first")]
+    order: Order,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub(crate) enum Order {
+    BFirst,
+    AFirst,
+    Alternate,
 }
 
 /// Unmounts on drop.
@@ -785,8 +796,19 @@ pub(crate) fn race_memfail(a: &MemfailArgs) -> Result<Result<(), OpError>> {
         let (pa, pb) = (format!("{}/a", a.mnt), format!("{}/b", a.mnt));
         let fa = new_file(&pa)?;
         let fb = new_file(&pb)?;
+        // The failure handler visits files in the order they got their maps.
+        let b_first = match a.order {
+            Order::BFirst => true,
+            Order::AFirst => false,
+            Order::Alternate => iter % 2 == 0,
+        };
+        if b_first {
+            give_map(&pb, c.size, a.offset)?;
+        }
         give_map(&pa, HUGE as u64, a_off)?;
-        give_map(&pb, c.size, a.offset)?;
+        if !b_first {
+            give_map(&pb, c.size, a.offset)?;
+        }
         let ma = Mapping::new(&fa, HUGE, false)?;
         let mb = Mapping::new(&fb, c.size as usize, c.pmd)?;
         REGIONS[0].watch(mb.addr, mb.pages());
