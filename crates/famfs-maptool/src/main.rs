@@ -16,6 +16,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 use famfs_abi::*;
 use famfs_util::{errno_name, parse_size};
 
+mod race;
+
 /// An interleaved extent from the command line: chunk size, bytes, strips.
 type IeSpec = (u64, u64, Vec<(u64, u64)>);
 
@@ -104,6 +106,10 @@ enum Cmd {
     },
     /// Issue FAMFSIOC_NOP on FILE.
     Nop { file: String },
+    /// Race test: touch a file while it is truncated; no page may stay mapped.
+    RaceTruncate(race::TruncateArgs),
+    /// Race test: touch a file while another file of its mount is poisoned.
+    RaceMemfail(race::MemfailArgs),
 }
 
 fn parse_mode(s: &str) -> Result<u32, String> {
@@ -456,6 +462,8 @@ fn run(cli: Cli) -> Result<Result<(), OpError>> {
             let f = File::open(&file).with_context(|| format!("open {file}"))?;
             Ok(ioctl(&f, FAMFSIOC_NOP, core::ptr::null_mut::<u8>(), "NOP"))
         }
+        Cmd::RaceTruncate(a) => race::race_truncate(&a),
+        Cmd::RaceMemfail(a) => race::race_memfail(&a),
     }
 }
 
