@@ -8,6 +8,9 @@
 
 /// The ABI version (`FAMFS_KABI_VERSION`).
 pub const FAMFS_KABI_VERSION: u32 = 43;
+/// statfs `f_type` of a famfs mount, also the on-media superblock magic
+/// (`FAMFS_SUPER_MAGIC`).
+pub const FAMFS_SUPER_MAGIC: u32 = 0x87b2_82ff;
 /// Extents in a v1 map (`FAMFS_MAX_EXTENTS`).
 pub const FAMFS_MAX_EXTENTS: usize = 2;
 /// Strips per interleaved extent (`FAMFS_MAX_STRIPS`).
@@ -80,10 +83,40 @@ pub struct FamfsIocInterleavedExt {
     pub ie_strips: *const FamfsIocSimpleExtent,
 }
 
-/// `struct famfs_ioc_fmap` (v2). `fioc_count` is `fioc_nextents` or
-/// `fioc_niext`, `fioc_ptr` is `kse` or `kie` (a union in C).
+/// The simple arm of `famfs_ioc_fmap`'s union.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FamfsIocFmapSimple {
+    /// Simple extents in use.
+    pub fioc_nextents: u32,
+    /// User pointer to the extents.
+    pub kse: *const FamfsIocSimpleExtent,
+}
+
+/// The interleaved arm of `famfs_ioc_fmap`'s union.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FamfsIocFmapInterleave {
+    /// Interleaved extents in use.
+    pub fioc_niext: u32,
+    /// User pointer to the interleaved extents.
+    pub kie: *const FamfsIocInterleavedExt,
+}
+
+/// The anonymous union of `famfs_ioc_fmap`: one arm per extent type. Both
+/// arms are a `u32` count and a pointer at the same offsets.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub union FamfsIocFmapExtents {
+    /// `FAMFS_IOC_EXT_SIMPLE`.
+    pub simple: FamfsIocFmapSimple,
+    /// `FAMFS_IOC_EXT_INTERLEAVE`.
+    pub interleave: FamfsIocFmapInterleave,
+}
+
+/// `struct famfs_ioc_fmap` (v2).
+#[repr(C)]
+#[derive(Clone, Copy)]
 pub struct FamfsIocFmap {
     /// File size.
     pub fioc_file_size: u64,
@@ -91,45 +124,134 @@ pub struct FamfsIocFmap {
     pub fioc_file_type: u32,
     /// `enum famfs_ioc_ext_type`.
     pub fioc_ext_type: u32,
-    /// Number of simple or interleaved extents.
-    pub fioc_count: u32,
-    /// Padding (the union's pointer is 8-byte aligned).
-    pub _pad: u32,
-    /// User pointer to the extents.
-    pub fioc_ptr: *const core::ffi::c_void,
+    /// The extents, by extent type.
+    pub ext: FamfsIocFmapExtents,
 }
 
-impl Default for FamfsIocFmap {
-    /// All zeroes, with a null pointer.
-    fn default() -> Self {
+impl FamfsIocFmap {
+    /// A simple map of `count` extents at user pointer `kse`.
+    pub fn simple(size: u64, file_type: u32, count: u32, kse: *const FamfsIocSimpleExtent) -> Self {
         FamfsIocFmap {
-            fioc_file_size: 0,
-            fioc_file_type: 0,
-            fioc_ext_type: 0,
-            fioc_count: 0,
-            _pad: 0,
-            fioc_ptr: core::ptr::null(),
+            fioc_file_size: size,
+            fioc_file_type: file_type,
+            fioc_ext_type: FAMFS_IOC_EXT_SIMPLE,
+            ext: FamfsIocFmapExtents {
+                simple: FamfsIocFmapSimple {
+                    fioc_nextents: count,
+                    kse,
+                },
+            },
         }
+    }
+
+    /// An interleaved map of `count` interleaved extents at user pointer
+    /// `kie`.
+    pub fn interleave(
+        size: u64,
+        file_type: u32,
+        count: u32,
+        kie: *const FamfsIocInterleavedExt,
+    ) -> Self {
+        FamfsIocFmap {
+            fioc_file_size: size,
+            fioc_file_type: file_type,
+            fioc_ext_type: FAMFS_IOC_EXT_INTERLEAVE,
+            ext: FamfsIocFmapExtents {
+                interleave: FamfsIocFmapInterleave {
+                    fioc_niext: count,
+                    kie,
+                },
+            },
+        }
+    }
+
+    /// The extent count, whichever arm is in use.
+    pub fn count(&self) -> u32 {
+        // SAFETY: Both arms start with the `u32` count at offset 0, every
+        // constructor initialises it, and any value is a valid `u32`.
+        unsafe { self.ext.simple.fioc_nextents }
     }
 }
 
-/// `struct famfs_ioc_get_fmap`: the map, then a 416-byte union of
-/// `ikse[2]` or `{ ikie; kie_strips[16] }`, here as 64-bit words.
+impl Default for FamfsIocFmap {
+    /// A simple map with no extents and a null pointer.
+    fn default() -> Self {
+        FamfsIocFmap::simple(0, 0, 0, core::ptr::null())
+    }
+}
+
+/// The interleaved arm of `famfs_ioc_get_fmap`'s union (`ks`).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FamfsIocGetFmapInterleaved {
+    /// The interleaved extent (its strip pointer is not filled).
+    pub ikie: FamfsIocInterleavedExt,
+    /// Its strips.
+    pub kie_strips: [FamfsIocSimpleExtent; FAMFS_MAX_STRIPS],
+}
+
+/// The union of `famfs_ioc_get_fmap`: the extents, inline.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub union FamfsIocGetFmapBody {
+    /// Simple extents.
+    pub ikse: [FamfsIocSimpleExtent; FAMFS_MAX_EXTENTS],
+    /// One interleaved extent and its strips.
+    pub ks: FamfsIocGetFmapInterleaved,
+}
+
+/// `struct famfs_ioc_get_fmap`: what `FAMFSIOC_MAP_GET_V2` fills in.
+#[repr(C)]
+#[derive(Clone, Copy)]
 pub struct FamfsIocGetFmap {
     /// The map header (pointers not filled).
     pub iocmap: FamfsIocFmap,
-    /// The union, as words.
-    pub body: [u64; 52],
+    /// The extents.
+    pub body: FamfsIocGetFmapBody,
+}
+
+impl FamfsIocGetFmap {
+    /// The simple extents in use (at most `FAMFS_MAX_EXTENTS`).
+    pub fn simple_extents(&self) -> &[FamfsIocSimpleExtent] {
+        // SAFETY: The value is always fully initialised (`Default` zeroes
+        // the larger arm, which covers the smaller; the kernel writes over
+        // it), and both arms hold only integers and raw pointers, valid for
+        // any bits.
+        let all = unsafe { &self.body.ikse };
+        &all[..(self.iocmap.count() as usize).min(FAMFS_MAX_EXTENTS)]
+    }
+
+    /// The interleaved extent and its strips in use (at most
+    /// `FAMFS_MAX_STRIPS`).
+    pub fn interleaved(&self) -> (&FamfsIocInterleavedExt, &[FamfsIocSimpleExtent]) {
+        // SAFETY: As for `simple_extents`.
+        let ks = unsafe { &self.body.ks };
+        let n = (ks.ikie.ie_nstrips as usize).min(FAMFS_MAX_STRIPS);
+        (&ks.ikie, &ks.kie_strips[..n])
+    }
 }
 
 impl Default for FamfsIocGetFmap {
-    /// All zeroes (what `FAMFSIOC_MAP_GET_V2` fills in).
+    /// All zeroes, with null pointers (what the ioctl is handed).
     fn default() -> Self {
+        const ZERO: FamfsIocSimpleExtent = FamfsIocSimpleExtent {
+            devindex: 0,
+            offset: 0,
+            len: 0,
+        };
         FamfsIocGetFmap {
             iocmap: FamfsIocFmap::default(),
-            body: [0; 52],
+            body: FamfsIocGetFmapBody {
+                ks: FamfsIocGetFmapInterleaved {
+                    ikie: FamfsIocInterleavedExt {
+                        ie_nstrips: 0,
+                        ie_chunk_size: 0,
+                        ie_nbytes: 0,
+                        ie_strips: core::ptr::null(),
+                    },
+                    kie_strips: [ZERO; FAMFS_MAX_STRIPS],
+                },
+            },
         }
     }
 }

@@ -38,6 +38,7 @@ fn rust_abi_matches_c_header() {
     let c = c_values();
     let rust: &[(&str, u64)] = &[
         ("FAMFS_KABI_VERSION", FAMFS_KABI_VERSION as u64),
+        ("FAMFS_SUPER_MAGIC", FAMFS_SUPER_MAGIC as u64),
         ("FAMFS_MAX_EXTENTS", FAMFS_MAX_EXTENTS as u64),
         ("FAMFS_MAX_STRIPS", FAMFS_MAX_STRIPS as u64),
         (
@@ -91,19 +92,19 @@ fn rust_abi_matches_c_header() {
         ),
         (
             "offsetof famfs_ioc_fmap.fioc_nextents",
-            offset_of!(FamfsIocFmap, fioc_count) as u64,
+            (offset_of!(FamfsIocFmap, ext) + offset_of!(FamfsIocFmapSimple, fioc_nextents)) as u64,
         ),
         (
             "offsetof famfs_ioc_fmap.kse",
-            offset_of!(FamfsIocFmap, fioc_ptr) as u64,
+            (offset_of!(FamfsIocFmap, ext) + offset_of!(FamfsIocFmapSimple, kse)) as u64,
         ),
         (
             "offsetof famfs_ioc_fmap.fioc_niext",
-            offset_of!(FamfsIocFmap, fioc_count) as u64,
+            (offset_of!(FamfsIocFmap, ext) + offset_of!(FamfsIocFmapInterleave, fioc_niext)) as u64,
         ),
         (
             "offsetof famfs_ioc_fmap.kie",
-            offset_of!(FamfsIocFmap, fioc_ptr) as u64,
+            (offset_of!(FamfsIocFmap, ext) + offset_of!(FamfsIocFmapInterleave, kie)) as u64,
         ),
         (
             "sizeof famfs_ioc_get_fmap",
@@ -115,11 +116,13 @@ fn rust_abi_matches_c_header() {
         ),
         (
             "offsetof famfs_ioc_get_fmap.ks.ikie",
-            offset_of!(FamfsIocGetFmap, body) as u64,
+            (offset_of!(FamfsIocGetFmap, body) + offset_of!(FamfsIocGetFmapInterleaved, ikie))
+                as u64,
         ),
         (
             "offsetof famfs_ioc_get_fmap.ks.kie_strips",
-            offset_of!(FamfsIocGetFmap, body) as u64 + 32,
+            (offset_of!(FamfsIocGetFmap, body) + offset_of!(FamfsIocGetFmapInterleaved, kie_strips))
+                as u64,
         ),
     ];
     assert_eq!(c.len(), rust.len(), "every C item is compared");

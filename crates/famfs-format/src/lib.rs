@@ -27,7 +27,7 @@ pub use log::{check_header, read_log, slot_range, Log, LogError, LogRead, LogSto
 use uuid::Uuid;
 
 /// Superblock magic (also the statfs `f_type` of a famfs mount).
-pub const SUPERBLOCK_MAGIC: u64 = 0x87b2_82ff;
+pub const SUPERBLOCK_MAGIC: u64 = famfs_abi::FAMFS_SUPER_MAGIC as u64;
 /// Superblock version.
 pub const SUPERBLOCK_VERSION: u64 = 48;
 /// On-media format version.

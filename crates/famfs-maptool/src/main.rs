@@ -249,22 +249,17 @@ fn create(
             },
         })
         .collect();
-    let (ext_type, count, ptr): (u32, usize, *const core::ffi::c_void) = if ies.is_empty() {
-        (FAMFS_IOC_EXT_SIMPLE, simple.len(), simple.as_ptr().cast())
-    } else {
-        (FAMFS_IOC_EXT_INTERLEAVE, iev.len(), iev.as_ptr().cast())
-    };
-    let fmap = FamfsIocFmap {
-        fioc_file_size: size,
-        fioc_file_type: ftype,
-        fioc_ext_type: ext_type,
-        fioc_count: raw_count.map_or(count as u32, |c| c as u32),
-        _pad: 0,
-        fioc_ptr: if bad_pointer && ies.is_empty() {
+    let fmap = if ies.is_empty() {
+        let count = raw_count.map_or(simple.len() as u32, |c| c as u32);
+        let kse = if bad_pointer {
             BAD_PTR as *const _
         } else {
-            ptr
-        },
+            simple.as_ptr()
+        };
+        FamfsIocFmap::simple(size, ftype, count, kse)
+    } else {
+        let count = raw_count.map_or(iev.len() as u32, |c| c as u32);
+        FamfsIocFmap::interleave(size, ftype, count, iev.as_ptr())
     };
     Ok(issue(
         FAMFSIOC_MAP_CREATE_V2,
@@ -306,27 +301,23 @@ fn get(file: &str, v1_only: bool) -> Result<Result<(), OpError>> {
     let h = &g.iocmap;
     println!(
         "v2 type={} size={} ext_type={} count={}",
-        h.fioc_file_type, h.fioc_file_size, h.fioc_ext_type, h.fioc_count
+        h.fioc_file_type,
+        h.fioc_file_size,
+        h.fioc_ext_type,
+        h.count()
     );
     if h.fioc_ext_type == FAMFS_IOC_EXT_SIMPLE {
-        for i in 0..h.fioc_count as usize {
-            println!(
-                "v2 extent {:#x}:{:#x}",
-                g.body[3 * i + 1],
-                g.body[3 * i + 2]
-            );
+        for e in g.simple_extents() {
+            println!("v2 extent {:#x}:{:#x}", e.offset, e.len);
         }
     } else {
+        let (ie, strips) = g.interleaved();
         println!(
             "v2 interleave nstrips={} chunk={:#x} nbytes={:#x}",
-            g.body[0], g.body[1], g.body[2]
+            ie.ie_nstrips, ie.ie_chunk_size, ie.ie_nbytes
         );
-        for i in 0..g.body[0] as usize {
-            println!(
-                "v2 strip {:#x}:{:#x}",
-                g.body[4 + 3 * i + 1],
-                g.body[4 + 3 * i + 2]
-            );
+        for e in strips {
+            println!("v2 strip {:#x}:{:#x}", e.offset, e.len);
         }
     }
     Ok(Ok(()))

@@ -15,7 +15,7 @@ use famfs_abi::*;
 use famfs_format::{Extent, FileMap};
 
 /// `f_type` of a mounted famfs.
-pub const FAMFS_MAGIC: i64 = 0x87b2_82ff;
+pub const FAMFS_MAGIC: i64 = famfs_abi::FAMFS_SUPER_MAGIC as i64;
 
 /// `statfs(2)`: (f_type, total bytes, free bytes).
 pub fn statfs(p: &Path) -> io::Result<(i64, u64, u64)> {
@@ -160,14 +160,7 @@ pub fn map_create(f: &File, size: u64, map: &FileMap) -> io::Result<()> {
     match map {
         FileMap::Simple(x) => {
             let ext = simple(x);
-            let mut m = FamfsIocFmap {
-                fioc_file_size: size,
-                fioc_file_type: FAMFS_REG,
-                fioc_ext_type: FAMFS_IOC_EXT_SIMPLE,
-                fioc_count: ext.len() as u32,
-                _pad: 0,
-                fioc_ptr: ext.as_ptr().cast(),
-            };
+            let mut m = FamfsIocFmap::simple(size, FAMFS_REG, ext.len() as u32, ext.as_ptr());
             ioctl(f, FAMFSIOC_MAP_CREATE_V2, &raw mut m)
         }
         FileMap::Interleaved { chunk_size, strips } => {
@@ -178,14 +171,7 @@ pub fn map_create(f: &File, size: u64, map: &FileMap) -> io::Result<()> {
                 ie_nbytes: size,
                 ie_strips: s.as_ptr(),
             };
-            let mut m = FamfsIocFmap {
-                fioc_file_size: size,
-                fioc_file_type: FAMFS_REG,
-                fioc_ext_type: FAMFS_IOC_EXT_INTERLEAVE,
-                fioc_count: 1,
-                _pad: 0,
-                fioc_ptr: (&raw const ie).cast(),
-            };
+            let mut m = FamfsIocFmap::interleave(size, FAMFS_REG, 1, &raw const ie);
             ioctl(f, FAMFSIOC_MAP_CREATE_V2, &raw mut m)
         }
     }
@@ -207,9 +193,9 @@ pub fn map_get(f: &File) -> io::Result<KernelMap> {
     let mut g = FamfsIocGetFmap::default();
     ioctl(f, FAMFSIOC_MAP_GET_V2, &raw mut g)?;
     let h = g.iocmap;
-    let ext = |w: usize| Extent {
-        offset: g.body[w + 1],
-        len: g.body[w + 2],
+    let ext = |e: &FamfsIocSimpleExtent| Extent {
+        offset: e.offset,
+        len: e.len,
     };
     let bad = || {
         io::Error::new(
@@ -218,19 +204,18 @@ pub fn map_get(f: &File) -> io::Result<KernelMap> {
         )
     };
     let map = if h.fioc_ext_type == FAMFS_IOC_EXT_SIMPLE {
-        let n = h.fioc_count as usize;
-        if n > FAMFS_MAX_EXTENTS {
+        if h.count() as usize > FAMFS_MAX_EXTENTS {
             return Err(bad());
         }
-        FileMap::Simple((0..n).map(|i| ext(3 * i)).collect())
+        FileMap::Simple(g.simple_extents().iter().map(ext).collect())
     } else {
-        let n = g.body[0] as usize;
-        if n > FAMFS_MAX_STRIPS {
+        let (ie, strips) = g.interleaved();
+        if ie.ie_nstrips as usize > FAMFS_MAX_STRIPS {
             return Err(bad());
         }
         FileMap::Interleaved {
-            chunk_size: g.body[1],
-            strips: (0..n).map(|i| ext(4 + 3 * i)).collect(),
+            chunk_size: ie.ie_chunk_size,
+            strips: strips.iter().map(ext).collect(),
         }
     };
     Ok(KernelMap {
