@@ -5,51 +5,10 @@ use famfs_format::fmap::FmapError;
 use famfs_format::fsck::analyze;
 use famfs_format::*;
 use proptest::prelude::*;
-use uuid::Uuid;
 
-const MIB: u64 = 1 << 20;
-const GIB: u64 = 1 << 30;
+mod common;
+use common::*;
 
-fn sb(dev_size: u64) -> Superblock {
-    Superblock {
-        log_offset: 2 * MIB,
-        log_len: 8 * MIB,
-        alloc_unit: 2 * MIB,
-        fs_uuid: Uuid::from_u128(1),
-        dev_uuid: Uuid::from_u128(2),
-        system_uuid: Uuid::from_u128(3),
-        flags: 0,
-        dev_size,
-        dev_name: "dax0.0".into(),
-    }
-}
-
-fn file(p: &str, exts: &[(u64, u64)], size: u64) -> EntryBody {
-    EntryBody::File {
-        size,
-        flags: 2,
-        uid: 0,
-        gid: 0,
-        mode: 0o644,
-        relpath: p.into(),
-        map: FileMap::Simple(
-            exts.iter()
-                .map(|&(offset, len)| Extent { offset, len })
-                .collect(),
-        ),
-    }
-}
-
-fn dir(p: &str) -> EntryBody {
-    EntryBody::Mkdir {
-        uid: 0,
-        gid: 0,
-        mode: 0o755,
-        relpath: p.into(),
-    }
-}
-
-/// Builds a log from bodies and analyzes it on a device of `dev` bytes.
 fn run(dev: u64, bodies: Vec<EntryBody>) -> fsck::Report {
     let mut buf = vec![0u8; 8 << 20];
     let mut log = Log::format(&mut buf).unwrap();

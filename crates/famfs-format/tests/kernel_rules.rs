@@ -12,25 +12,14 @@ use famfs_format::fmap::{
 use famfs_format::fsck::{analyze, Report};
 use famfs_format::*;
 use proptest::prelude::*;
-use uuid::Uuid;
 
-const MIB: u64 = 1 << 20;
-const GIB: u64 = 1 << 30;
-/// The device of every case.
+mod common;
+use common::{GIB, MIB};
+
 const DEV: u64 = GIB;
 
 fn sb() -> Superblock {
-    Superblock {
-        log_offset: 2 * MIB,
-        log_len: 8 * MIB,
-        alloc_unit: 2 * MIB,
-        fs_uuid: Uuid::from_u128(1),
-        dev_uuid: Uuid::from_u128(2),
-        system_uuid: Uuid::from_u128(3),
-        flags: 0,
-        dev_size: DEV,
-        dev_name: "dax0.0".into(),
-    }
+    common::sb(DEV)
 }
 
 fn x(offset: u64, len: u64) -> Extent {
@@ -38,30 +27,18 @@ fn x(offset: u64, len: u64) -> Extent {
 }
 
 fn simple(p: &str, size: u64, exts: &[(u64, u64)]) -> EntryBody {
-    EntryBody::File {
-        size,
-        flags: 2,
-        uid: 0,
-        gid: 0,
-        mode: 0o644,
-        relpath: p.into(),
-        map: FileMap::Simple(exts.iter().map(|&(o, l)| x(o, l)).collect()),
-    }
+    common::file(p, exts, size)
 }
 
 fn interleaved(p: &str, size: u64, chunk: u64, strips: &[(u64, u64)]) -> EntryBody {
-    EntryBody::File {
+    common::entry(
+        p,
         size,
-        flags: 2,
-        uid: 0,
-        gid: 0,
-        mode: 0o644,
-        relpath: p.into(),
-        map: FileMap::Interleaved {
+        FileMap::Interleaved {
             chunk_size: chunk,
             strips: strips.iter().map(|&(o, l)| x(o, l)).collect(),
         },
-    }
+    )
 }
 
 /// Where a file entry's map starts, and its fields (the documented layout:
