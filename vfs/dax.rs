@@ -83,7 +83,8 @@ pub(crate) struct DaxClaim {
 // SAFETY: The claim is a set of references to kernel objects usable from
 // any thread (the dax core locks internally); it is only released in drop.
 unsafe impl Send for DaxClaim {}
-// SAFETY: As above: `&self` methods only read plain fields.
+// SAFETY: `&self` methods only read plain fields set at construction; the
+// pointers are only used by the dax core and VFS, which lock internally.
 unsafe impl Sync for DaxClaim {}
 
 impl DaxClaim {

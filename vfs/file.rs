@@ -63,6 +63,11 @@ impl<T: FileSystem> File<T> {
 }
 
 /// An I/O request (`struct kiocb`) on a file of type `T`.
+///
+/// # Invariants
+///
+/// `raw` is the request the VFS passed to `read_iter`/`write_iter`, on an
+/// open file of type `T`, live for `'a` (the callback).
 pub(crate) struct Kiocb<'a, T: FileSystem> {
     raw: *mut b::kiocb,
     _t: PhantomData<&'a File<T>>,
@@ -139,6 +144,12 @@ fn to_size(n: isize) -> Result<usize> {
 }
 
 /// The data of a read or write request (`struct iov_iter`).
+///
+/// # Invariants
+///
+/// The pointer is the iterator the VFS passed to `read_iter`/`write_iter`,
+/// live while the value exists (it is only made by those trampolines and
+/// lent to the callee by `&mut`).
 pub(crate) struct IovIter(*mut b::iov_iter);
 
 impl IovIter {
@@ -148,13 +159,15 @@ impl IovIter {
 
     /// Bytes left.
     pub(crate) fn count(&self) -> usize {
-        // SAFETY: A live iterator (the VFS's, for the call).
+        // SAFETY: The iterator the VFS passed to `read_iter`/`write_iter`,
+        // live for the call (type invariant); `iov_iter_count` only reads.
         unsafe { b::famfs_glue_iov_iter_count(self.0) }
     }
 
     /// Shortens the request to at most `count` bytes.
     pub(crate) fn truncate(&mut self, count: u64) {
-        // SAFETY: As above.
+        // SAFETY: The live iterator of the call (type invariant), which the
+        // file system may shorten (`iov_iter_truncate` only lowers `count`).
         unsafe { b::famfs_glue_iov_iter_truncate(self.0, count) };
     }
 }
@@ -180,6 +193,11 @@ impl FaultResult {
 }
 
 /// A page fault on a mapping of a file of type `T`.
+///
+/// # Invariants
+///
+/// `raw` is the fault the memory manager passed to a `vm_operations_struct`
+/// callback of a mapping of a file of type `T`, live for `'a`.
 pub(crate) struct VmFault<'a, T: FileSystem> {
     raw: *mut b::vm_fault,
     _t: PhantomData<&'a Inode<T>>,
@@ -198,9 +216,12 @@ impl<T: FileSystem> VmFault<'_, T> {
     /// invalidate lock shared for every fault (so that invalidation, which
     /// takes it exclusively, waits for faults in flight).
     pub(crate) fn lock(&self) -> FaultGuard<'_, T> {
-        // SAFETY: A live fault.
+        // SAFETY: The fault the memory manager passed, live for the call
+        // (type invariant); this only reads its flags and VMA flags.
         let write = unsafe { b::famfs_glue_vmf_is_shared_write(self.raw) };
-        // SAFETY: As above; undone by the guard.
+        // SAFETY: The live fault of a mapping of ours, with no famfs lock
+        // held yet; the guard drops exactly what this takes, with the same
+        // `write`.
         unsafe { b::famfs_glue_fault_start(self.raw, write) };
         FaultGuard { vmf: self, write }
     }
@@ -255,7 +276,8 @@ impl<T: FileSystem> Tables<T> {
             // SAFETY: The VFS passes a live inode of ours and the file being
             // opened on it.
             unsafe { T::open(Inode::from_raw(inode), File::from_raw(file)) }?;
-            // SAFETY: As above.
+            // SAFETY: The same live inode and file; `generic_file_open` only
+            // checks the open flags against the file size limits.
             kernel::error::to_result(unsafe { b::generic_file_open(inode, file) })?;
             Ok(0)
         })

@@ -290,9 +290,11 @@ pub(crate) struct Counters {
 }
 
 // SAFETY: The sysfs object pointer is only created and destroyed by this
-// type (published once, atomically); the values are atomics.
+// type (published once, atomically); the values are atomics. Nothing is
+// tied to the thread that made it.
 unsafe impl Send for Counters {}
-// SAFETY: As above.
+// SAFETY: Shared access only loads and updates atomics, and `publish`
+// installs the sysfs object with a compare-and-exchange.
 unsafe impl Sync for Counters {}
 
 impl Counters {
@@ -462,7 +464,9 @@ impl<T: FileSystem> Tables<T> {
     unsafe fn context<'a>(fc: *mut b::fs_context) -> FsContext<'a, T> {
         FsContext {
             raw: fc,
-            // SAFETY: Per the function contract.
+            // SAFETY: The caller guarantees a live context of type `T` whose
+            // `s_fs_info` is the `T::Info` made by `init_fs_context`, which
+            // lives as long as the context.
             info: unsafe { &*(*fc).s_fs_info.cast::<T::Info>() },
         }
     }

@@ -45,7 +45,7 @@ pub(crate) struct Inode<T: FileSystem> {
 // SAFETY: Inodes are reference counted by the VFS from any thread; every
 // method below uses the C locking or atomics the field it touches needs.
 unsafe impl<T: FileSystem> Send for Inode<T> {}
-// SAFETY: As above: shared references only call thread-safe C functions or
+// SAFETY: Shared references only call thread-safe C functions or
 // read fields with the C rules for lockless reads.
 unsafe impl<T: FileSystem> Sync for Inode<T> {}
 
