@@ -1,5 +1,6 @@
 //! Property tests of `famfs_fmap` against a reference model that shares no
-//! code with it.
+//! code with it (`crates/famfs-model`, which the guest map fuzzer also
+//! checks the real module against).
 //!
 //! The model builds, page by page, the device page of every file page by
 //! *simulating* the layout (dealing chunks to strips one after another), and
@@ -7,120 +8,8 @@
 //! 128-bit arithmetic so that it cannot overflow.
 
 use famfs_fmap::*;
+use famfs_model::{model_pages, model_valid, MIB2, PAGE};
 use proptest::prelude::*;
-
-const MIB2: u64 = 2 << 20;
-const PAGE: u64 = 4096;
-
-/// Device page (byte offset) of every file page, by simulation.
-fn model_pages(map: &Fmap) -> Vec<u64> {
-    let mut pages = Vec::new();
-    match &map.layout {
-        Layout::Simple { count, extents } => {
-            for e in &extents[..*count] {
-                let mut off = 0;
-                while off < e.len {
-                    pages.push(e.offset + off);
-                    off += PAGE;
-                }
-            }
-        }
-        Layout::Interleaved { count, extents } => {
-            for ie in &extents[..*count] {
-                let mut cursor = vec![0u64; ie.nstrips];
-                let mut done = 0u64;
-                let mut strip = 0usize;
-                while done < ie.nbytes {
-                    let this = ie.chunk_size.min(ie.nbytes - done);
-                    let mut off = 0;
-                    while off < this {
-                        pages.push(ie.strips[strip].offset + cursor[strip] + off);
-                        off += PAGE;
-                    }
-                    cursor[strip] += ie.chunk_size;
-                    done += this;
-                    strip = (strip + 1) % ie.nstrips;
-                }
-            }
-        }
-    }
-    pages
-}
-
-/// The validation rules, restated independently.
-fn model_valid(map: &Fmap, dev_size: u64, unaligned_last: bool) -> bool {
-    let mut ranges: Vec<(u128, u128)> = Vec::new();
-    let range_ok = |off: u64, len: u64, len_free: bool| -> bool {
-        len > 0
-            && off % MIB2 == 0
-            && (len_free || len % MIB2 == 0)
-            && (off != 0 || map.file_type == FileType::Superblock)
-            && off as u128 + len as u128 <= dev_size as u128
-    };
-    let covered: u128 = match &map.layout {
-        Layout::Simple { count, extents } => {
-            if *count < 1 || *count > 2 {
-                return false;
-            }
-            for (i, e) in extents[..*count].iter().enumerate() {
-                if !range_ok(e.offset, e.len, unaligned_last && i == count - 1) {
-                    return false;
-                }
-                ranges.push((e.offset as u128, e.offset as u128 + e.len as u128));
-            }
-            extents[..*count]
-                .iter()
-                .map(|e| e.len as u128)
-                .sum::<u128>()
-        }
-        Layout::Interleaved { count, extents } => {
-            if *count < 1 || *count > 4 {
-                return false;
-            }
-            for (i, ie) in extents[..*count].iter().enumerate() {
-                if i + 1 < *count && ie.nbytes % MIB2 != 0 {
-                    return false;
-                }
-                if ie.nstrips < 1
-                    || ie.nstrips > 16
-                    || ie.chunk_size == 0
-                    || ie.chunk_size % MIB2 != 0
-                    || ie.nbytes == 0
-                {
-                    return false;
-                }
-                // chunk k goes to strip k % n: count them one by one
-                let nchunks = (ie.nbytes as u128).div_ceil(ie.chunk_size as u128);
-                for (s, st) in ie.strips[..ie.nstrips].iter().enumerate() {
-                    if !range_ok(st.offset, st.len, false) {
-                        return false;
-                    }
-                    // chunks k with k % n == s and k < nchunks: s, s + n, s + 2n, ...
-                    let n = ie.nstrips as u128;
-                    let s = s as u128;
-                    let mine = if s < nchunks {
-                        (nchunks - 1 - s) / n + 1
-                    } else {
-                        0
-                    };
-                    if (st.len as u128) < mine * ie.chunk_size as u128 {
-                        return false;
-                    }
-                    ranges.push((st.offset as u128, st.offset as u128 + st.len as u128));
-                }
-            }
-            extents[..*count]
-                .iter()
-                .map(|ie| ie.nbytes as u128)
-                .sum::<u128>()
-        }
-    };
-    if covered < map.file_size as u128 {
-        return false;
-    }
-    ranges.sort();
-    ranges.windows(2).all(|w| w[0].1 <= w[1].0)
-}
 
 fn simple(file_size: u64, exts: &[(u64, u64)]) -> Fmap {
     let mut extents = [Extent::default(); MAX_SIMPLE_EXTENTS];
