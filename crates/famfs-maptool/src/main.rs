@@ -16,6 +16,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use famfs_abi::*;
 use famfs_util::{errno_name, parse_size};
 
+mod fuzz;
 mod race;
 
 /// An interleaved extent from the command line: chunk size, bytes, strips.
@@ -110,6 +111,8 @@ enum Cmd {
     RaceTruncate(race::TruncateArgs),
     /// Race test: touch a file while another file of its mount is poisoned.
     RaceMemfail(race::MemfailArgs),
+    /// Fuzz the map ioctls; every answer is checked against the model.
+    FuzzMaps(fuzz::FuzzArgs),
 }
 
 fn parse_mode(s: &str) -> Result<u32, String> {
@@ -455,6 +458,7 @@ fn run(cli: Cli) -> Result<Result<(), OpError>> {
         }
         Cmd::RaceTruncate(a) => race::race_truncate(&a),
         Cmd::RaceMemfail(a) => race::race_memfail(&a),
+        Cmd::FuzzMaps(a) => fuzz::fuzz_maps(&a),
     }
 }
 

@@ -192,10 +192,9 @@ fn finish(
         } else {
             let mine = model_ranges(m);
             let overlap = mine.iter().any(|&(o, l)| {
-                mount
-                    .others
-                    .iter()
-                    .any(|&(p, k)| (o as u128) < p as u128 + k as u128 && (p as u128) < o as u128 + l as u128)
+                mount.others.iter().any(|&(p, k)| {
+                    (o as u128) < p as u128 + k as u128 && (p as u128) < o as u128 + l as u128
+                })
             });
             if overlap {
                 errs.insert(EINVAL);
@@ -461,7 +460,9 @@ mod tests {
     impl Mem for Window {
         fn read(&self, addr: u64, len: usize) -> Option<Vec<u8>> {
             let off = addr.checked_sub(self.base)? as usize;
-            self.bytes.get(off..off.checked_add(len)?).map(<[u8]>::to_vec)
+            self.bytes
+                .get(off..off.checked_add(len)?)
+                .map(<[u8]>::to_vec)
         }
         fn writable(&self, addr: u64, len: usize) -> bool {
             self.read(addr, len).is_some()
