@@ -17,6 +17,7 @@ use famfs_abi::*;
 use famfs_util::{errno_name, parse_size};
 
 mod fuzz;
+mod fuzz_mount;
 mod race;
 
 /// An interleaved extent from the command line: chunk size, bytes, strips.
@@ -113,6 +114,8 @@ enum Cmd {
     RaceMemfail(race::MemfailArgs),
     /// Fuzz the map ioctls; every answer is checked against the model.
     FuzzMaps(fuzz::FuzzArgs),
+    /// Fuzz the mount options; every result is checked against the rules.
+    FuzzMount(fuzz_mount::FuzzMountArgs),
 }
 
 fn parse_mode(s: &str) -> Result<u32, String> {
@@ -459,6 +462,7 @@ fn run(cli: Cli) -> Result<Result<(), OpError>> {
         Cmd::RaceTruncate(a) => race::race_truncate(&a),
         Cmd::RaceMemfail(a) => race::race_memfail(&a),
         Cmd::FuzzMaps(a) => fuzz::fuzz_maps(&a),
+        Cmd::FuzzMount(a) => fuzz_mount::fuzz_mount(&a),
     }
 }
 
