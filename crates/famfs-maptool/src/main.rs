@@ -19,6 +19,7 @@ use famfs_util::{errno_name, parse_size};
 mod fuzz;
 mod fuzz_mount;
 mod race;
+mod stress;
 
 /// An interleaved extent from the command line: chunk size, bytes, strips.
 type IeSpec = (u64, u64, Vec<(u64, u64)>);
@@ -116,6 +117,9 @@ enum Cmd {
     FuzzMaps(fuzz::FuzzArgs),
     /// Fuzz the mount options; every result is checked against the rules.
     FuzzMount(fuzz_mount::FuzzMountArgs),
+    /// Concurrency stress: processes creating, mapping, truncating,
+    /// unlinking and renaming files on one mount, with a memory failure.
+    Stress(stress::StressArgs),
 }
 
 fn parse_mode(s: &str) -> Result<u32, String> {
@@ -463,6 +467,7 @@ fn run(cli: Cli) -> Result<Result<(), OpError>> {
         Cmd::RaceMemfail(a) => race::race_memfail(&a),
         Cmd::FuzzMaps(a) => fuzz::fuzz_maps(&a),
         Cmd::FuzzMount(a) => fuzz_mount::fuzz_mount(&a),
+        Cmd::Stress(a) => stress::stress(&a),
     }
 }
 
