@@ -266,8 +266,9 @@ impl LogHeader {
             next_seqnum: rd_u64(b, 32),
             next_index: rd_u64(b, 40),
         };
+        // Checked: a header with a valid CRC may hold any last index.
         if h.log_len < LOG_HEADER_SIZE as u64 + LOG_ENTRY_SIZE as u64
-            || h.last_index + 1 != log_slots(h.log_len)
+            || h.last_index.checked_add(1) != Some(log_slots(h.log_len))
         {
             return Err(FormatError::Invalid("log length and last index disagree"));
         }
