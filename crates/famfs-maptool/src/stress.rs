@@ -140,6 +140,8 @@ struct Shared {
     pages: AtomicU64,
     benign: AtomicU64,
     poison_ms: AtomicU64,
+    /// When the poisoner got its SIGBUS.
+    poison_done_ms: AtomicU64,
     /// Iterations done when the memory failure began.
     pre_poison: AtomicU64,
     slots: [Slot; MAX_SLOTS],
@@ -1065,6 +1067,8 @@ fn poisoner(sh: &Shared, a: &StressArgs, at: Duration, t0: Instant) {
     if MCE.load(SeqCst) == mce0 {
         return fail("no SIGBUS (BUS_MCEERR_AR) for the poisoned page".into());
     }
+    sh.poison_done_ms
+        .store(t0.elapsed().as_millis() as u64, SeqCst);
     sh.poison.store(2, SeqCst);
 }
 
@@ -1177,7 +1181,16 @@ pub(crate) fn stress(a: &StressArgs) -> Result<Result<(), OpError>> {
         }
         kids.push(pid);
     }
-    std::thread::sleep(Duration::from_secs(a.seconds));
+    // Until the time is up, or 2 s after the memory failure.
+    loop {
+        let now = t0.elapsed();
+        let done = sh.poison.load(SeqCst) == 2
+            && now.as_millis() as u64 >= sh.poison_done_ms.load(SeqCst) + 2000;
+        if now >= Duration::from_secs(a.seconds) || done {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
     sh.stop.store(1, SeqCst);
     let mut bad_exit = 0;
     for pid in kids {
