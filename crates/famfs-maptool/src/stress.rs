@@ -1204,12 +1204,23 @@ pub(crate) fn stress(a: &StressArgs) -> Result<Result<(), OpError>> {
     }
     let elapsed = t0.elapsed();
     drop(busy);
-    let failed_flag = std::fs::read_to_string(format!(
-        "/sys/fs/famfs/{}/failed",
-        a.dev.rsplit('/').next().unwrap_or(&a.dev)
-    ))
-    .unwrap_or_default();
+    let stat = |name: &str| {
+        std::fs::read_to_string(format!(
+            "/sys/fs/famfs/{}/{name}",
+            a.dev.rsplit('/').next().unwrap_or(&a.dev)
+        ))
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+    };
+    let failed_flag = stat("failed");
+    let (pmd, pte) = (stat("pmd_faults"), stat("pte_faults"));
     let mut failures = sh.failures.load(SeqCst) + bad_exit;
+    // Both kinds of mapping were faulted.
+    if pmd.parse::<u64>().unwrap_or(0) == 0 || pte.parse::<u64>().unwrap_or(0) == 0 {
+        println!("stress: FAIL: PMD faults '{pmd}', PTE faults '{pte}': both must occur");
+        failures += 1;
+    }
     // SAFETY: A valid NUL-terminated path.
     if unsafe { libc::umount2(mnt.as_ptr(), 0) } != 0 {
         println!(
@@ -1237,7 +1248,7 @@ pub(crate) fn stress(a: &StressArgs) -> Result<Result<(), OpError>> {
         .collect();
     let total: u64 = sh.ops[..8].iter().map(|c| c.load(SeqCst)).sum();
     println!(
-        "stress: {total} iterations in {:.1} s ({}); {} pages checked, {} expected faults, {} renames/unlinks met by an open; poison at {:.1} s (after {} iterations); {failures} failures",
+        "stress: {total} iterations in {:.1} s ({}); {} pages checked, {} expected faults, {} renames/unlinks met by an open; {pmd} PMD and {pte} PTE faults; poison at {:.1} s (after {} iterations); {failures} failures",
         elapsed.as_secs_f64(),
         ops.join(", "),
         sh.pages.load(SeqCst),
