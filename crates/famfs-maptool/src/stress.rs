@@ -1085,8 +1085,9 @@ pub(crate) fn stress(a: &StressArgs) -> Result<Result<(), OpError>> {
         d.as_secs() ^ (u64::from(d.subsec_nanos()) << 20) ^ u64::from(std::process::id())
     });
     let mut rng = Rng(seed);
-    let poison_at =
-        Duration::from_millis(a.seconds * 1000 / 2 + rng.below(a.seconds * 1000 / 4 + 1));
+    // The memory failure comes late (75-90% of the run): after it every
+    // access fails, which is checked for 2 s more; then the run ends.
+    let poison_at = Duration::from_millis(a.seconds * 750 + rng.below(a.seconds * 150 + 1));
     println!(
         "stress: seed {seed}, {} workers, {} s, {} slots at {:#x}, poison {}",
         a.workers,
