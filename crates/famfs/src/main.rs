@@ -12,7 +12,9 @@ mod cmd;
 const EXIT_CODES: &str = "\
 Exit status: 0 success; 1 failure (a message says why); 2 usage error.
 Exceptions: mount and logplay exit 1 when a log entry could not be
-instantiated (the file system stays mounted); getmap (1 not famfs,
+instantiated (the file system stays mounted); follow (and mount --follow)
+exits 0 when the mount goes away, 1 when the device fails, 3 when the file
+system was re-created elsewhere; getmap (1 not famfs,
 2 no map), fsck (1 problems found),
 check (bit mask: 1 unmapped file, 2 bad superblock, 4 bad log,
 8 file system re-created elsewhere), verify (1 content differs).";
@@ -38,6 +40,9 @@ enum Cmd {
     /// Instantiate the files and directories of the log that this mount
     /// lacks (idempotent; on a client, files are read-only).
     Logplay(cmd::logplay::Args),
+    /// Keep a client mount current: replay new log entries as the master
+    /// appends them, until the mount goes away.
+    Follow(cmd::follow::Args),
     /// Create (pre-allocate) files; master only.
     Creat(cmd::creat::Args),
     /// Copy files (and with -r directories) into famfs; master only.
@@ -65,6 +70,7 @@ impl Cmd {
             Cmd::Mkfs(_) => "mkfs",
             Cmd::Mount(_) => "mount",
             Cmd::Logplay(_) => "logplay",
+            Cmd::Follow(_) => "follow",
             Cmd::Creat(_) => "creat",
             Cmd::Cp(_) => "cp",
             Cmd::Mkdir(_) => "mkdir",
@@ -81,6 +87,7 @@ impl Cmd {
             Cmd::Mkfs(a) => cmd::mkfs::run(a),
             Cmd::Mount(a) => cmd::mount::run(a),
             Cmd::Logplay(a) => cmd::logplay::run(a),
+            Cmd::Follow(a) => cmd::follow::run(a),
             Cmd::Creat(a) => cmd::creat::run(a),
             Cmd::Cp(a) => cmd::cp::run(a),
             Cmd::Mkdir(a) => cmd::mkdir::run(a),
