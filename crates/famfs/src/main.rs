@@ -43,6 +43,16 @@ enum Cmd {
     Logplay(cmd::logplay::Args),
     /// Keep a client mount current: replay new log entries as the master
     /// appends them, until the mount goes away.
+    ///
+    /// Replays the whole log first (as logplay), then looks at the log
+    /// header in the shared memory every --interval and instantiates only
+    /// the new entries, with logplay's rules. Corrupt entries are reported
+    /// once and read again later; the superblock is checked before and
+    /// after reading new entries, so nothing of a re-created file system is
+    /// instantiated (exit 3). A plain umount of the mount works while it
+    /// runs and ends it (exit 0); a failed device ends it with exit 1. The
+    /// master refuses (it writes the log). Applications can wait for new
+    /// files with inotify on the mount.
     Follow(cmd::follow::Args),
     /// Create (pre-allocate) files; master only.
     Creat(cmd::creat::Args),
