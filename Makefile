@@ -34,7 +34,7 @@ KDIR_REAL = $(realpath $(KDIR))
 KMAKE = $(MAKE) -C $(KDIR_REAL) M=$(CURDIR) RUSTC=$(RUSTC) BINDGEN=$(BINDGEN)
 
 .PHONY: default modules modules_install clippy clean check demo bench kernel deps rustfmt rustfmt-check tools install-tools \
-	docs dkms-source dkms-install deb
+	famfs-tool docs dkms-source dkms-install deb
 
 default: modules
 
@@ -73,6 +73,10 @@ CARGO_TARGET_DIR ?= $(FAMFS_CACHE)/cargo-target
 tools:
 	CARGO_TARGET_DIR=$(CARGO_TARGET_DIR) cargo build --release --locked -p famfs -p famfs-maptool
 
+# The famfs tool alone: what is installed and packaged.
+famfs-tool:
+	CARGO_TARGET_DIR=$(CARGO_TARGET_DIR) cargo build --release --locked -p famfs
+
 # One version for the tools, the module's DKMS source and the package.
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' crates/famfs/Cargo.toml)
 DOCS = $(CARGO_TARGET_DIR)/famfs-docs
@@ -86,11 +90,11 @@ UDEV_RULES_DIR ?= $(if $(filter /usr,$(PREFIX)),/usr/lib/udev/rules.d,/etc/udev/
 
 # Manual pages and completions, made by the tool from its own command-line
 # definitions (the same source as --help).
-docs: tools
+docs: famfs-tool
 	rm -rf $(DOCS)
 	$(CARGO_TARGET_DIR)/release/famfs generate $(DOCS)
 
-install-tools: tools docs
+install-tools: famfs-tool docs
 	install -D -m 0755 $(CARGO_TARGET_DIR)/release/famfs $(DESTDIR)$(SBINDIR)/famfs
 	ln -sf famfs $(DESTDIR)$(SBINDIR)/mkfs.famfs
 	install -d $(DESTDIR)$(MANDIR)/man8
@@ -130,7 +134,7 @@ dkms-install: dkms-source
 	dkms install -m famfs -v $(VERSION) -k $(KERNELRELEASE)
 
 # The Debian package of the tools, the unit, and the module's DKMS source.
-deb: tools docs
+deb: famfs-tool docs
 	CARGO_TARGET_DIR=$(CARGO_TARGET_DIR) VERSION=$(VERSION) DOCS=$(DOCS) scripts/build-deb.sh
 
 check:
