@@ -48,7 +48,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::io::{self, Read, Seek};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use famfs_format::{
     FormatError, Log, LogEntry, LogError, LogHeader, Replay, Superblock, SUPERBLOCK_SIZE,
@@ -60,8 +60,9 @@ use crate::replay::{self, Event, Outcome, Report, Seen, Target};
 use crate::sys;
 
 /// How often slots that did not decode, and entries that could not be
-/// instantiated, are tried again while the log does not change; also how
-/// often the superblock is checked while nothing changes.
+/// instantiated, should be tried again while the log does not change, and
+/// the superblock checked while nothing changes: the caller passes
+/// `recheck` to [`Follower::poll`] about this often.
 pub const RETRY_EVERY: Duration = Duration::from_secs(1);
 
 /// Why following cannot start.
@@ -153,7 +154,6 @@ pub struct Follower {
     /// Entries that could not be instantiated.
     failed: BTreeMap<u64, LogEntry>,
     seen: Seen,
-    last_retry: Instant,
 }
 
 fn io_err(what: impl Into<String>) -> impl FnOnce(io::Error) -> Error {
@@ -217,7 +217,6 @@ impl Follower {
             bad: BTreeMap::new(),
             failed: BTreeMap::new(),
             seen: Seen::default(),
-            last_retry: Instant::now(),
         })
     }
 
@@ -290,26 +289,26 @@ impl Follower {
     }
 
     /// One look at the log: what is new (the first look: the whole log).
-    pub fn poll(&mut self) -> Poll {
-        match self.look() {
+    /// With `recheck` (about every [`RETRY_EVERY`]), the superblock is
+    /// checked and what failed is tried again even if the log did not
+    /// change. A look that finds nothing new reads one cache line and makes
+    /// no system call (not even for the time: the caller counts).
+    pub fn poll(&mut self, recheck: bool) -> Poll {
+        match self.look(recheck) {
             Ok(p) => p,
             Err(Ok(stop)) => Poll::Stop(stop),
             Err(Err(why)) => Poll::Waiting(why),
         }
     }
 
-    fn look(&mut self) -> Result<Poll, Result<Stop, String>> {
+    fn look(&mut self, due: bool) -> Result<Poll, Result<Stop, String>> {
         let header = self
             .log
             .header()
             .map_err(|e: LogError| Err(format!("the metadata log: {e}")))?;
         let pending = !self.bad.is_empty() || !self.failed.is_empty();
-        let due = self.last_retry.elapsed() >= RETRY_EVERY;
         if header.next_index == self.next && !due {
             return Ok(Poll::Idle);
-        }
-        if due {
-            self.last_retry = Instant::now();
         }
         // Even with nothing new, the superblock is checked once a second:
         // a re-created file system may have as many entries as the old one.

@@ -14,6 +14,10 @@ use serde_json::json;
 
 use super::mount_point;
 
+/// After this long without a change the follower looks every
+/// --idle-interval instead of every --interval.
+const IDLE_AFTER: Duration = Duration::from_secs(2);
+
 /// Exit status when the file system was re-created under the mount.
 pub const EXIT_REMADE: u8 = 3;
 
@@ -32,11 +36,17 @@ fn parse_interval(s: &str) -> Result<Duration, String> {
 /// How to follow.
 #[derive(clap::Args, Clone, Debug)]
 pub struct Opts {
-    /// How often to look at the log header (e.g. 10ms, 250ms, 1s). New
-    /// files appear at most this long (plus the time to create them) after
-    /// the master logged them.
+    /// How often to look at the log header while the log changes (e.g.
+    /// 10ms, 250ms, 1s). New files appear at most this long (plus the time
+    /// to create them) after the master logged them.
     #[arg(long, value_name = "DURATION", default_value = "10ms", value_parser = parse_interval)]
     pub interval: Duration,
+    /// How often to look once the log has not changed for 2 s (at least
+    /// --interval): the first file after a quiet spell appears within this
+    /// long. Looking costs little, but in a slow virtual machine a wakeup
+    /// every 10 ms is a few percent of a CPU.
+    #[arg(long, value_name = "DURATION", default_value = "40ms", value_parser = parse_interval)]
+    pub idle_interval: Duration,
     /// Print only errors and why following stopped.
     #[arg(short, long)]
     pub quiet: bool,
@@ -82,9 +92,19 @@ pub fn follow(mpt: &Path, o: &Opts, cmd: &str) -> Result<u8> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
     let mut waiting: Option<String> = None;
     let mut first = true;
+    // Time is counted in looks, not read from a clock: an idle look makes
+    // no system call but the sleep.
+    let idle = o.idle_interval.max(o.interval);
+    let mut interval = o.interval;
+    let mut since_recheck = Duration::ZERO;
+    let mut since_change = Duration::ZERO;
     loop {
-        match f.poll() {
-            Poll::Idle => {}
+        let recheck = since_recheck >= famfs::follow::RETRY_EVERY;
+        if recheck {
+            since_recheck = Duration::ZERO;
+        }
+        let changed = match f.poll(recheck) {
+            Poll::Idle => false,
             Poll::Batch(b) => {
                 if let Some(w) = waiting.take() {
                     out.info(&format!("the metadata is usable again (was: {w})"));
@@ -95,22 +115,32 @@ pub fn follow(mpt: &Path, o: &Opts, cmd: &str) -> Result<u8> {
                 if first {
                     out.caught_up(&f, &rep);
                 }
+                true
             }
             Poll::Waiting(why) => {
                 if waiting.as_deref() != Some(why.as_str()) {
                     out.waiting(&why);
                     waiting = Some(why);
                 }
+                false
             }
             Poll::Stop(s) => return Ok(out.stop(mpt, &s)),
-        }
+        };
         if first {
             first = false;
-            out.following(&f, o.interval);
+            out.following(&f, o.interval, idle);
         }
-        if let Some(s) = f.wait(o.interval)? {
+        if changed {
+            since_change = Duration::ZERO;
+            interval = o.interval;
+        } else if since_change >= IDLE_AFTER {
+            interval = idle;
+        }
+        if let Some(s) = f.wait(interval)? {
             return Ok(out.stop(mpt, &s));
         }
+        since_recheck += interval;
+        since_change += interval;
     }
 }
 
@@ -223,12 +253,13 @@ impl Printer {
         ));
     }
 
-    fn following(&self, f: &Follower, interval: Duration) {
+    fn following(&self, f: &Follower, interval: Duration, idle: Duration) {
         self.info(&format!(
-            "following {} (file system {}): looking at the log every {}",
+            "following {} (file system {}): looking at the log every {} ({} when quiet)",
             f.mount_point().display(),
             f.fs_uuid(),
-            humantime::format_duration(interval)
+            humantime::format_duration(interval),
+            humantime::format_duration(idle)
         ));
         if self.json {
             self.json(json!({"event": "following", "mountpoint": f.mount_point(),
