@@ -45,7 +45,7 @@ pub struct Opts {
     /// --interval): the first file after a quiet spell appears within this
     /// long. Looking costs little, but in a slow virtual machine a wakeup
     /// every 10 ms is a few percent of a CPU.
-    #[arg(long, value_name = "DURATION", default_value = "40ms", value_parser = parse_interval)]
+    #[arg(long, value_name = "DURATION", default_value = "60ms", value_parser = parse_interval)]
     pub idle_interval: Duration,
     /// Print only errors and why following stopped.
     #[arg(short, long)]
