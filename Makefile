@@ -7,7 +7,12 @@
 #   make check                         every test (host, module, KUnit, guests)
 #   make demo                          two emulated hosts sharing files
 #   make tools                         build the famfs tool (release)
-#   make install-tools [PREFIX=...]    install famfs and mkfs.famfs
+#   make docs                          its manual pages and shell completions
+#   make install-tools [PREFIX=...]    install famfs, mkfs.famfs, the pages,
+#                                      completions, systemd unit, udev rule
+#   make dkms-install                  the module's source into /usr/src and
+#                                      dkms add/build/install it
+#   make deb                           the Debian package (tools + DKMS source)
 #   make clean
 #
 # Without KDIR the test kernel built by scripts/kernel.sh is used (it is built
@@ -16,7 +21,9 @@
 FAMFS_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/famfs-rs
 KDIR ?= $(FAMFS_CACHE)/kdir
 RUSTC ?= /usr/bin/rustc
-BINDGEN ?= $(FAMFS_CACHE)/tools/bin/bindgen
+# bindgen from the cache that scripts/setup-deps.sh fills, else from PATH
+# (DKMS builds on a user's machine).
+BINDGEN ?= $(or $(wildcard $(FAMFS_CACHE)/tools/bin/bindgen),bindgen)
 LIBCLANG_PATH ?= /usr/lib/llvm-19/lib
 CLIPPY_DRIVER ?= /usr/bin/clippy-driver
 export LIBCLANG_PATH
@@ -26,7 +33,8 @@ export LIBCLANG_PATH
 KDIR_REAL = $(realpath $(KDIR))
 KMAKE = $(MAKE) -C $(KDIR_REAL) M=$(CURDIR) RUSTC=$(RUSTC) BINDGEN=$(BINDGEN)
 
-.PHONY: default modules modules_install clippy clean check demo bench kernel deps rustfmt rustfmt-check tools install-tools
+.PHONY: default modules modules_install clippy clean check demo bench kernel deps rustfmt rustfmt-check tools install-tools \
+	famfs-tool docs dkms-source dkms-install deb
 
 default: modules
 
@@ -65,9 +73,69 @@ CARGO_TARGET_DIR ?= $(FAMFS_CACHE)/cargo-target
 tools:
 	CARGO_TARGET_DIR=$(CARGO_TARGET_DIR) cargo build --release --locked -p famfs -p famfs-maptool
 
-install-tools: tools
-	install -D -m 0755 $(CARGO_TARGET_DIR)/release/famfs $(DESTDIR)$(PREFIX)/sbin/famfs
-	ln -sf famfs $(DESTDIR)$(PREFIX)/sbin/mkfs.famfs
+# The famfs tool alone: what is installed and packaged.
+famfs-tool:
+	CARGO_TARGET_DIR=$(CARGO_TARGET_DIR) cargo build --release --locked -p famfs
+
+# One version for the tools, the module's DKMS source and the package.
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' crates/famfs/Cargo.toml)
+DOCS = $(CARGO_TARGET_DIR)/famfs-docs
+SBINDIR = $(PREFIX)/sbin
+MANDIR = $(PREFIX)/share/man
+DOCDIR = $(PREFIX)/share/doc/famfs
+# Units and udev rules of a /usr install go where packages put theirs;
+# those of a local install (/usr/local) where the administrator's go.
+SYSTEMD_UNIT_DIR ?= $(if $(filter /usr,$(PREFIX)),/usr/lib/systemd/system,/etc/systemd/system)
+UDEV_RULES_DIR ?= $(if $(filter /usr,$(PREFIX)),/usr/lib/udev/rules.d,/etc/udev/rules.d)
+
+# Manual pages and completions, made by the tool from its own command-line
+# definitions (the same source as --help).
+docs: famfs-tool
+	rm -rf $(DOCS)
+	$(CARGO_TARGET_DIR)/release/famfs generate $(DOCS)
+
+install-tools: famfs-tool docs
+	install -D -m 0755 $(CARGO_TARGET_DIR)/release/famfs $(DESTDIR)$(SBINDIR)/famfs
+	ln -sf famfs $(DESTDIR)$(SBINDIR)/mkfs.famfs
+	install -d $(DESTDIR)$(MANDIR)/man8
+	for p in $(DOCS)/man8/*.8; do gzip -9n <$$p >$(DESTDIR)$(MANDIR)/man8/$$(basename $$p).gz; done
+	install -D -m 0644 $(DOCS)/completions/famfs.bash \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/famfs
+	install -D -m 0644 $(DOCS)/completions/_famfs \
+		$(DESTDIR)$(PREFIX)/share/zsh/vendor-completions/_famfs
+	install -D -m 0644 $(DOCS)/completions/famfs.fish \
+		$(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/famfs.fish
+	install -d $(DESTDIR)$(SYSTEMD_UNIT_DIR)
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g' packaging/famfs@.service.in \
+		>$(DESTDIR)$(SYSTEMD_UNIT_DIR)/famfs@.service
+	install -D -m 0644 packaging/70-famfs-dax.rules $(DESTDIR)$(UDEV_RULES_DIR)/70-famfs-dax.rules
+	install -D -m 0644 packaging/famfs.conf $(DESTDIR)$(DOCDIR)/examples/famfs.conf
+
+# The module's source as DKMS wants it: /usr/src/famfs-VERSION/ with its
+# dkms.conf (build outputs and the tools' crates left out).
+DKMS_FILES = Kbuild Makefile .rustfmt.toml \
+	$(filter-out %_generated.rs,$(wildcard *.rs vfs/*.rs)) \
+	$(filter-out %.mod.c,$(wildcard *.c)) $(wildcard *.h uapi/*.h)
+DKMS_SRC = $(DESTDIR)/usr/src/famfs-$(VERSION)
+dkms-source:
+	rm -rf $(DKMS_SRC)
+	install -d $(DKMS_SRC)
+	cp --parents $(DKMS_FILES) $(DKMS_SRC)/
+	sed 's/@VERSION@/$(VERSION)/g' packaging/dkms.conf.in >$(DKMS_SRC)/dkms.conf
+
+# For the running kernel, or KERNELRELEASE=... (whose build tree must be
+# /lib/modules/KERNELRELEASE/build).
+KERNELRELEASE ?= $(shell uname -r)
+dkms-install: DESTDIR =
+dkms-install: dkms-source
+	dkms remove -m famfs -v $(VERSION) --all >/dev/null 2>&1 || true
+	dkms add -m famfs -v $(VERSION)
+	dkms build -m famfs -v $(VERSION) -k $(KERNELRELEASE)
+	dkms install -m famfs -v $(VERSION) -k $(KERNELRELEASE)
+
+# The Debian package of the tools, the unit, and the module's DKMS source.
+deb: famfs-tool docs
+	CARGO_TARGET_DIR=$(CARGO_TARGET_DIR) VERSION=$(VERSION) DOCS=$(DOCS) scripts/build-deb.sh
 
 check:
 	tests/run-all

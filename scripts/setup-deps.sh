@@ -15,6 +15,8 @@ pkgs=(
 	# guests and the tools run inside them
 	qemu-system-x86 ndctl daxctl busybox-static util-linux e2fsprogs fio
 	python3
+	# packaging: the DKMS build test and make deb
+	dkms dpkg-dev
 )
 
 missing=()

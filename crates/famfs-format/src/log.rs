@@ -210,6 +210,44 @@ impl<S: LogRead> Log<S> {
         Ok((header, r))
     }
 
+    /// Reads the header and the published slots from `first` on, and the
+    /// slots `again` (earlier slots to read once more, such as slots that
+    /// did not decode before), from one copy each. Slots at or beyond the
+    /// header's next index are not read; when `first` is beyond it (the log
+    /// has fewer entries than the caller followed) nothing is read. This is
+    /// what a follower reads: only what changed since it last looked.
+    pub fn replay_since(&self, first: u64, again: &[u64]) -> Result<(LogHeader, Replay), LogError> {
+        let header = self.header()?;
+        let mut r = Replay::default();
+        if first > header.next_index {
+            return Ok((header, r));
+        }
+        let mut decode = |i: u64, bytes: &[u8]| match LogEntry::decode(bytes) {
+            Ok(e) => {
+                r.entries.push(e);
+                r.slots.push(i);
+            }
+            Err(e) => r.bad.push((i, e)),
+        };
+        let mut one = [0u8; LOG_ENTRY_SIZE];
+        let mut again: Vec<u64> = again.iter().copied().filter(|&i| i < first).collect();
+        again.sort_unstable();
+        again.dedup();
+        for i in again {
+            self.store.read(slot_range(i).start, &mut one);
+            decode(i, &one);
+        }
+        if first < header.next_index {
+            let start = slot_range(first).start;
+            let mut slots = vec![0u8; slot_range(header.next_index).start - start];
+            self.store.read(start, &mut slots);
+            for (i, bytes) in (first..header.next_index).zip(slots.chunks_exact(LOG_ENTRY_SIZE)) {
+                decode(i, bytes);
+            }
+        }
+        Ok((header, r))
+    }
+
     /// The storage.
     pub fn store(&self) -> &S {
         &self.store

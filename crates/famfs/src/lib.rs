@@ -7,6 +7,7 @@
 #![deny(unsafe_code)]
 
 pub mod fill;
+pub mod follow;
 #[cfg(feature = "test-hooks")]
 pub mod hooks;
 pub mod meta;

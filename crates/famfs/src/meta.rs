@@ -218,7 +218,7 @@ fn uuid_marker(mpt: &Path, u: &Uuid) -> PathBuf {
 pub fn read_superblock(sb_file: &File) -> Result<Superblock, Error> {
     let m = sys::map_ro(sb_file).map_err(io_err("map .meta/.superblock"))?;
     let bytes = &m[..SUPERBLOCK_SIZE];
-    sys::cache_flush(bytes);
+    sys::cache_invalidate(bytes);
     let copy = bytes.to_vec();
     Superblock::decode(&copy).map_err(|e| Error::Superblock(e.to_string()))
 }
@@ -413,7 +413,7 @@ impl LogRead for MapStore {
 
     fn read(&self, offset: usize, dst: &mut [u8]) {
         let src = &self.bytes()[offset..offset + dst.len()];
-        sys::cache_flush(src);
+        sys::cache_invalidate(src);
         dst.copy_from_slice(src);
     }
 }

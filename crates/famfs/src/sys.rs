@@ -249,6 +249,92 @@ pub fn cache_flush(bytes: &[u8]) {
     std::sync::atomic::fence(std::sync::atomic::Ordering::SeqCst);
 }
 
+/// Invalidates the CPU cache lines of `bytes` before they are read: each
+/// line is flushed (`clflush`; a line this host did not write is simply
+/// dropped), then a full fence (`mfence`) keeps the loads that follow from
+/// being served before the flushes completed, so they go to the memory and
+/// see what other hosts wrote and flushed. Elsewhere than x86-64 this is
+/// only a fence.
+pub fn cache_invalidate(bytes: &[u8]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        const LINE: usize = 64;
+        let start = bytes.as_ptr() as usize & !(LINE - 1);
+        let end = bytes.as_ptr() as usize + bytes.len();
+        let mut a = start;
+        while a < end {
+            // SAFETY: as in `cache_flush`: every line visited overlaps
+            // `bytes`, which is mapped for the whole call.
+            unsafe { core::arch::x86_64::_mm_clflush(a as *const u8) };
+            a += LINE;
+        }
+        // SAFETY: mfence has no operands and no preconditions.
+        unsafe { core::arch::x86_64::_mm_mfence() };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    std::sync::atomic::fence(std::sync::atomic::Ordering::SeqCst);
+}
+
+/// Maps the first `len` bytes of a file shared, read-only.
+pub fn map_ro_len(f: &File, len: usize) -> io::Result<memmap2::Mmap> {
+    // SAFETY: as for `map_ro`.
+    unsafe { memmap2::MmapOptions::new().len(len).map(f) }
+}
+
+/// The id of the mount a file is on (`statx` `STATX_MNT_ID`: the first
+/// field of `/proc/self/mountinfo`, never reused while the mount exists).
+pub fn mount_id(f: &File) -> io::Result<u64> {
+    use rustix::fs::{AtFlags, StatxFlags};
+    let st = rustix::fs::statx(f, "", AtFlags::EMPTY_PATH, StatxFlags::MNT_ID)?;
+    if st.stx_mask & StatxFlags::MNT_ID.bits() == 0 {
+        return Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "statx gives no mount id (Linux 5.8 or later needed)",
+        ));
+    }
+    Ok(st.stx_mnt_id)
+}
+
+/// Waits up to `timeout` for a change of the mount table that `mountinfo`
+/// (an open `/proc/self/mountinfo`) shows; true when there was one. The
+/// caller reads the file again to learn what changed (reading it is what
+/// rearms the wait).
+pub fn wait_mount_change(mountinfo: &File, timeout: std::time::Duration) -> io::Result<bool> {
+    use rustix::event::{poll, PollFd, PollFlags, Timespec};
+    let mut fds = [PollFd::new(mountinfo, PollFlags::PRI)];
+    let ts = Timespec {
+        tv_sec: timeout.as_secs() as _,
+        tv_nsec: timeout.subsec_nanos() as _,
+    };
+    loop {
+        match poll(&mut fds, Some(&ts)) {
+            Ok(n) => {
+                return Ok(n > 0 && fds[0].revents().intersects(PollFlags::PRI | PollFlags::ERR))
+            }
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Moves this process into a mount namespace of its own, a copy of the one
+/// it was in, with every mount private (`unshare(CLONE_NEWNS)`, then
+/// `MS_REC | MS_PRIVATE` on `/`, as `unshare -m` does). Files it opens on a
+/// mount from then on hold only the copy: `umount` of the original in the
+/// first namespace is not kept busy by them (and, the copy being private,
+/// not propagated to it).
+pub fn private_mount_namespace() -> io::Result<()> {
+    // SAFETY: only the mount namespace (and with it the working directory
+    // and root, CLONE_FS) is unshared, never the file descriptor table: no
+    // descriptor becomes invalid for any thread.
+    unsafe { rustix::thread::unshare_unsafe(rustix::thread::UnshareFlags::NEWNS) }?;
+    rustix::mount::mount_change(
+        "/",
+        rustix::mount::MountPropagationFlags::PRIVATE | rustix::mount::MountPropagationFlags::REC,
+    )?;
+    Ok(())
+}
+
 /// Maps a whole file shared, read-only.
 pub fn map_ro(f: &File) -> io::Result<memmap2::Mmap> {
     // SAFETY: a famfs file cannot change size while mapped (a size change

@@ -7,6 +7,7 @@ pub mod check;
 pub mod cp;
 pub mod creat;
 pub mod flush;
+pub mod follow;
 pub mod fsck;
 pub mod getmap;
 pub mod logplay;

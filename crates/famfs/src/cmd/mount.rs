@@ -7,13 +7,35 @@ use anyhow::{anyhow, bail, Result};
 use famfs::{meta, paths, sys};
 use famfs_util::errno_name;
 
-use super::{check_device, logplay, require_module};
+use super::{check_device, follow, logplay, require_module};
+
+/// When `--follow` follows.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FollowWhen {
+    /// Follow; on the master refuse (and leave nothing mounted).
+    Always,
+    /// Follow on a client; on the master just mount (one service
+    /// definition for every host).
+    Auto,
+}
 
 #[derive(clap::Args)]
 pub struct Args {
     /// Print each instantiated file and directory.
     #[arg(short, long)]
     verbose: bool,
+    /// After mounting, keep running and replay new log entries as the
+    /// master appends them (as `famfs follow`), until the mount goes away.
+    #[arg(
+        long,
+        value_name = "WHEN",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "always"
+    )]
+    follow: Option<FollowWhen>,
+    #[command(flatten)]
+    follow_opts: follow::Opts,
     /// The device.
     device: PathBuf,
     /// The mount point.
@@ -55,12 +77,30 @@ pub fn run(a: Args) -> Result<u8> {
                 sys::remount_strict_write(&mpt)
                     .map_err(|e| anyhow!("remount {} with strict_write: {e}", mpt.display()))?;
             }
+            if m.master && a.follow == Some(FollowWhen::Always) {
+                bail!(famfs::follow::Error::Master {
+                    mpt: mpt.display().to_string(),
+                    host: m.host,
+                });
+            }
             Ok(m)
-        })
-        .and_then(|m| {
-            let s = logplay::replay_and_report(&mpt, false, a.verbose)?;
-            Ok((m, s))
         });
+    let following = matches!(&res, Ok(m) if !m.master && a.follow.is_some());
+    if following {
+        println!(
+            "famfs: mounted {} at {} as client; following its log",
+            dev.display(),
+            mpt.display()
+        );
+        return follow::follow(&mpt, &a.follow_opts, "mount");
+    }
+    let res = res.and_then(|m| {
+        let s = logplay::replay_and_report(&mpt, false, a.verbose)?;
+        Ok((m, s))
+    });
+    if matches!(&res, Ok((m, _)) if m.master && a.follow.is_some()) {
+        eprintln!("famfs mount: this host is the master (it writes the log): not following");
+    }
     let st = match res {
         Ok((m, st)) => {
             println!(

@@ -117,8 +117,47 @@ pub struct Report<'a> {
 /// at least this many.
 const PARALLEL_MIN: usize = 64;
 
+/// The paths a follower has met so far, and the slot of the entry that
+/// won each: what makes replaying a log in pieces ([`replay_more`]) decide
+/// exactly as replaying it whole.
+#[derive(Clone, Debug, Default)]
+pub struct Seen {
+    first: HashMap<String, u64>,
+}
+
+impl Seen {
+    /// The slot whose entry won `rel`, if any did yet.
+    pub fn winner(&self, rel: &str) -> Option<u64> {
+        self.first.get(rel).copied()
+    }
+
+    /// How many paths are known.
+    pub fn len(&self) -> usize {
+        self.first.len()
+    }
+
+    /// True before anything was replayed.
+    pub fn is_empty(&self) -> bool {
+        self.first.is_empty()
+    }
+}
+
 /// Replays a decoded log into `target`, on up to `threads` threads.
 pub fn replay<'a, T: Target>(log: &'a Replay, target: &T, threads: usize) -> Report<'a> {
+    replay_more(log, target, threads, &mut Seen::default())
+}
+
+/// Replays a piece of a log (new slots, and earlier slots given again to
+/// retry them) into `target`, with the rules of [`replay`] applied across
+/// pieces: a path won by an entry of an earlier piece is a duplicate here,
+/// unless the entry given is that winner itself (a retry). `seen` learns
+/// the paths of this piece.
+pub fn replay_more<'a, T: Target>(
+    log: &'a Replay,
+    target: &T,
+    threads: usize,
+    seen: &mut Seen,
+) -> Report<'a> {
     let mut st = Stats {
         entries: log.entries.len() as u64,
         bad_entries: log.bad.len() as u64,
@@ -129,7 +168,7 @@ pub fn replay<'a, T: Target>(log: &'a Replay, target: &T, threads: usize) -> Rep
         events.push(Event::Unreadable { slot: *slot, error });
     }
     // Check paths, keep the first entry of each path, group by depth.
-    let mut first: HashMap<&str, u64> = HashMap::new();
+    let first = &mut seen.first;
     let mut levels: Vec<Vec<(u64, &EntryBody)>> = Vec::new();
     for (e, &slot) in log.entries.iter().zip(&log.slots) {
         let entry = &e.body;
@@ -143,7 +182,7 @@ pub fn replay<'a, T: Target>(log: &'a Replay, target: &T, threads: usize) -> Rep
             });
             continue;
         }
-        if let Some(&won) = first.get(rel) {
+        if let Some(&won) = first.get(rel).filter(|&&won| won != slot) {
             st.existing += 1;
             events.push(Event::Duplicate {
                 slot,
@@ -152,7 +191,7 @@ pub fn replay<'a, T: Target>(log: &'a Replay, target: &T, threads: usize) -> Rep
             });
             continue;
         }
-        first.insert(rel, slot);
+        first.insert(rel.to_owned(), slot);
         let depth = rel.matches('/').count();
         if levels.len() <= depth {
             levels.resize_with(depth + 1, Vec::new);
@@ -477,6 +516,61 @@ mod tests {
             e,
             Event::Replayed { slot: 2, outcome: Outcome::Failed(m), .. } if m.contains("no parent")
         )));
+    }
+
+    #[test]
+    fn replaying_in_pieces_decides_as_replaying_whole() {
+        let bodies = vec![
+            dir("a"),
+            file("a/f", 1),
+            file("x", 1),
+            dir("x"),
+            file("a/f", 2),
+            dir("b"),
+        ];
+        let whole = log(bodies.clone(), &[]);
+        let t = Recorder::default();
+        let want = replay(&whole, &t, 1);
+        // The same log in three pieces.
+        let t2 = Recorder::default();
+        let mut seen = Seen::default();
+        let mut got = Stats::default();
+        let mut calls = Vec::new();
+        for range in [0..2, 2..4, 4..6] {
+            let mut piece = Replay::default();
+            for i in range {
+                piece.entries.push(whole.entries[i].clone());
+                piece.slots.push(whole.slots[i]);
+            }
+            let rep = replay_more(&piece, &t2, 1, &mut seen);
+            got.entries += rep.stats.entries;
+            got.dirs_created += rep.stats.dirs_created;
+            got.files_created += rep.stats.files_created;
+            got.existing += rep.stats.existing;
+            calls.extend(replayed(&rep).into_iter().map(|(s, _)| s));
+        }
+        assert_eq!(got, want.stats);
+        assert_eq!(calls, [0, 1, 2, 5]);
+        assert_eq!(seen.winner("x"), Some(2));
+        assert_eq!(seen.winner("a/f"), Some(1));
+        assert_eq!(seen.len(), 4);
+        // A winner given again (a retry) reaches the target again; a later
+        // entry of its path does not.
+        let mut again = Replay::default();
+        again.entries.push(whole.entries[2].clone());
+        again.slots.push(2);
+        again.entries.push(whole.entries[3].clone());
+        again.slots.push(3);
+        let rep = replay_more(&again, &t2, 1, &mut seen);
+        assert_eq!(replayed(&rep), [(2, "x")]);
+        assert!(matches!(
+            rep.events[0],
+            Event::Duplicate {
+                slot: 3,
+                first: 2,
+                ..
+            }
+        ));
     }
 
     #[test]
