@@ -5,7 +5,9 @@
 #   make [KDIR=<built kernel tree>]    build famfs.ko
 #   make modules_install               install it into KDIR's module directory
 #   make check                         every test (host, module, KUnit, guests)
+#   make kernel / make kernel-kasan    build (or reuse) the test / KASAN kernel
 #   make demo                          two emulated hosts sharing files
+#   make bench / make soak             benchmarks / the long soak (not in check)
 #   make tools                         build the famfs tool (release)
 #   make docs                          its manual pages and shell completions
 #   make install-tools [PREFIX=...]    install famfs, mkfs.famfs, the pages,
@@ -31,9 +33,13 @@ export LIBCLANG_PATH
 # Resolve symlinks so that a different kernel tree changes the build command
 # line (and Kbuild rebuilds the module against it).
 KDIR_REAL = $(realpath $(KDIR))
-KMAKE = $(MAKE) -C $(KDIR_REAL) M=$(CURDIR) RUSTC=$(RUSTC) BINDGEN=$(BINDGEN)
+# A kernel built with clang (the KASAN kernel, `make kernel-kasan`) needs its
+# modules built with the same LLVM toolchain.
+FAMFS_LLVM ?= -19
+KLLVM = $(if $(shell grep -s '^CONFIG_CC_IS_CLANG=y' $(KDIR_REAL)/.config),LLVM=$(FAMFS_LLVM))
+KMAKE = $(MAKE) -C $(KDIR_REAL) M=$(CURDIR) RUSTC=$(RUSTC) BINDGEN=$(BINDGEN) $(KLLVM)
 
-.PHONY: default modules modules_install clippy clean check demo bench kernel deps rustfmt rustfmt-check tools install-tools \
+.PHONY: default modules modules_install clippy clean check demo bench soak kernel kernel-kasan deps rustfmt rustfmt-check tools install-tools \
 	famfs-tool docs dkms-source dkms-install deb
 
 default: modules
@@ -55,6 +61,10 @@ deps:
 
 kernel: deps
 	scripts/kernel.sh >/dev/null
+
+# The KASAN kernel (LLVM, KASAN, UBSAN): make KDIR=$(FAMFS_CACHE)/kdir-kasan builds against it.
+kernel-kasan: deps
+	FAMFS_KERNEL=kasan scripts/kernel.sh >/dev/null
 
 RUST_SOURCES = $(filter-out %_generated.rs,$(wildcard *.rs vfs/*.rs))
 
@@ -145,3 +155,7 @@ demo:
 
 bench:
 	tests/bench/run
+
+# The long soak (about an hour; not part of check): tests/soak/run.
+soak:
+	tests/soak/run

@@ -37,7 +37,8 @@ MODULE_PARM_DESC(famfs_kabi_version, "famfs ioctl ABI version (read-only)");
 static unsigned int test_inject;
 module_param(test_inject, uint, 0444);
 MODULE_PARM_DESC(test_inject,
-	"Test-only fault injection at load: 1=WARN, 2=leak 64 bytes, 4=failing KUnit case");
+	"Test-only fault injection at load: 1=WARN, 2=leak 64 bytes, 4=failing KUnit case, "
+	"8=out-of-bounds read in C, 16=shift out of bounds in C, 32=out-of-bounds read in Rust");
 
 unsigned int famfs_glue_test_inject(void)
 {
@@ -55,6 +56,27 @@ void famfs_glue_inject_leak(void)
 
 	/* Deliberately forgotten: kmemleak must report it. */
 	pr_info("famfs: test_inject: leaking 64 bytes at %px\n", p);
+}
+
+void famfs_glue_inject_oob(void)
+{
+	/* The index is volatile so that the compiler cannot see the overrun. */
+	volatile size_t past_end = 8;
+	char *p = kmalloc(8, GFP_KERNEL);
+
+	if (!p)
+		return;
+	/* Deliberately one byte past the allocation: KASAN must report it. */
+	pr_info("famfs: test_inject: out-of-bounds read gave %d\n", READ_ONCE(p[past_end]));
+	kfree(p);
+}
+
+void famfs_glue_inject_shift(void)
+{
+	volatile unsigned int shift = 40;
+
+	/* Deliberately undefined (a shift wider than the type): UBSAN must report it. */
+	pr_info("famfs: test_inject: shift gave %u\n", 1U << shift);
 }
 #endif /* FAMFS_TEST_HOOKS */
 

@@ -25,10 +25,15 @@ struct dax_holder_operations;
 #define FAMFS_GLUE_INJECT_WARN		(1U << 0)
 #define FAMFS_GLUE_INJECT_LEAK		(1U << 1)
 #define FAMFS_GLUE_INJECT_KUNIT_FAIL	(1U << 2)
+#define FAMFS_GLUE_INJECT_OOB_C		(1U << 3)
+#define FAMFS_GLUE_INJECT_SHIFT_C	(1U << 4)
+#define FAMFS_GLUE_INJECT_OOB_RUST	(1U << 5)
 
 unsigned int famfs_glue_test_inject(void);
 void famfs_glue_inject_warn(void);
 void famfs_glue_inject_leak(void);
+void famfs_glue_inject_oob(void);
+void famfs_glue_inject_shift(void);
 
 void famfs_glue_report(struct fs_context *fc, const char *source,
 		       const char *what, int err);

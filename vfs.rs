@@ -78,7 +78,9 @@ pub(crate) use pr_warn_limited;
 /// Test-only fault injection, in the test build only (`make
 /// FAMFS_TEST_HOOKS=1`), selected by its `test_inject` module parameter
 /// (default 0: nothing happens). The test harness uses it to prove that a
-/// kernel warning, a leak or a failing KUnit case fails a test run.
+/// kernel warning, a leak, a failing KUnit case, and (on the KASAN kernel)
+/// an out-of-bounds access in C or in Rust and undefined behaviour in C each
+/// fail a test run.
 #[cfg(famfs_test_hooks)]
 pub(crate) mod test_hooks {
     use crate::bindings as b;
@@ -95,6 +97,35 @@ pub(crate) mod test_hooks {
             // forgets them (for kmemleak to find).
             unsafe { b::famfs_glue_inject_leak() };
         }
+        if bits & b::FAMFS_GLUE_INJECT_OOB_C != 0 {
+            // SAFETY: `famfs_glue_inject_oob` reads one byte past an 8-byte
+            // allocation: a bug on purpose, harmless without KASAN (the byte
+            // is in the slab object's padding), reported with it.
+            unsafe { b::famfs_glue_inject_oob() };
+        }
+        if bits & b::FAMFS_GLUE_INJECT_SHIFT_C != 0 {
+            // SAFETY: `famfs_glue_inject_shift` shifts an unsigned int by 40
+            // in C: undefined behaviour on purpose, for UBSAN to report.
+            unsafe { b::famfs_glue_inject_shift() };
+        }
+        if bits & b::FAMFS_GLUE_INJECT_OOB_RUST != 0 {
+            oob_read_in_rust();
+        }
+    }
+
+    /// Reads one byte past an 8-byte allocation from Rust code: KASAN must
+    /// see Rust's accesses too.
+    fn oob_read_in_rust() {
+        use kernel::alloc::{flags::GFP_KERNEL, KBox};
+        let Ok(buf) = KBox::new([0u8; 8], GFP_KERNEL) else {
+            return;
+        };
+        let past_end = core::hint::black_box(8usize);
+        // SAFETY: none; this is the bug the KASAN self-test needs. The read
+        // is one byte past an 8-byte kmalloc object, inside its slab slot,
+        // so without KASAN it reads padding and nothing else happens.
+        let v = unsafe { core::ptr::read_volatile(buf.as_ptr().add(past_end)) };
+        kernel::pr_info!("test_inject: out-of-bounds read in Rust gave {}\n", v);
     }
 
     /// The current value of the `test_inject` module parameter.

@@ -2,6 +2,11 @@
 # Obtain, configure and build the famfs test kernel (Linux 7.3.x with Rust).
 #
 #   scripts/kernel.sh            build (or reuse) the cached kernel, print its path
+#   FAMFS_KERNEL=kasan scripts/kernel.sh
+#                                the KASAN kernel instead: the same configuration
+#                                plus kernel/famfs-kasan.config, built with LLVM
+#                                (clang-19, lld-19; Rust needs clang for KASAN),
+#                                cached beside the test kernel ($FAMFS_CACHE/kdir-kasan)
 #   KSRC=/path scripts/kernel.sh use this kernel source tree instead of Debian's package
 #   KDIR=/path scripts/kernel.sh use this already-built kernel tree as is
 #
@@ -14,7 +19,24 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
 . "$here/common.sh"
 
-fragment=$repo/kernel/famfs-test.config
+variant=${FAMFS_KERNEL:-test}
+case $variant in
+test)
+	fragments=("$repo/kernel/famfs-test.config")
+	link=$FAMFS_CACHE/kdir
+	tag=
+	toolchain=(gcc)
+	;;
+kasan)
+	fragments=("$repo/kernel/famfs-test.config" "$repo/kernel/famfs-kasan.config")
+	link=$FAMFS_CACHE/kdir-kasan
+	tag=kasan-
+	toolchain=(LLVM=-19)
+	command -v clang-19 >/dev/null && command -v ld.lld-19 >/dev/null ||
+		die "the KASAN kernel needs clang-19, lld-19 and llvm-19 (scripts/setup-deps.sh installs them)"
+	;;
+*) die "FAMFS_KERNEL=$variant: expected test or kasan" ;;
+esac
 jobs=${JOBS:-$(nproc)}
 
 log_run() { # log_run <logfile> <what> <cmd...>: run quietly, explain failures
@@ -83,50 +105,59 @@ fi
 kver=$(make -s -C "$src" kernelversion 2>/dev/null)
 [[ $kver == 7.3* ]] || note "warning: kernel $kver is not 7.3.x; famfs targets 7.3"
 
+# (For the test kernel this is the key it has always had: one fragment, gcc.)
 key=$({
 	echo "$kver $src"
-	cat "$fragment"
+	cat "${fragments[@]}"
 	"$KRUSTC" -vV
 	"$BINDGEN" --version
-	gcc --version | head -n1
+	if [[ $variant == test ]]; then gcc --version | head -n1; else clang-19 --version | head -n1; fi
 } | sha256sum | cut -c1-12)
-out=$FAMFS_CACHE/kbuild/linux-$kver-$key
+out=$FAMFS_CACHE/kbuild/linux-$kver-$tag$key
 
 if [[ -f $out/.famfs-built ]]; then
-	ln -sfn "$out" "$FAMFS_CACHE/kdir"
+	ln -sfn "$out" "$link"
 	note "kernel $kver cached at $out"
 	echo "$out"
 	exit 0
 fi
 
 M=(make -C "$src" O="$out" RUSTC="$KRUSTC" BINDGEN="$BINDGEN" HOSTRUSTC="$KRUSTC")
+[[ ${toolchain[0]} == gcc ]] || M+=("${toolchain[@]}")
 mkdir -p "$out"
 note "configuring $kver in $out"
 log_run "$out/famfs-config.log" "make tinyconfig" "${M[@]}" tinyconfig
 log_run "$out/famfs-config.log" "merge_config.sh" \
-	bash -c "cd '$out' && '$src/scripts/kconfig/merge_config.sh' -m -O '$out' '$out/.config' '$fragment'"
+	bash -c "cd '$out' && '$src/scripts/kconfig/merge_config.sh' -m -O '$out' '$out/.config' ${fragments[*]@Q}"
 log_run "$out/famfs-config.log" "make olddefconfig" "${M[@]}" olddefconfig
 
-# Every option of the fragment must have survived olddefconfig.
-bad=0
+# Every option of the fragments (a later fragment overriding an earlier one)
+# must have survived olddefconfig.
+declare -A want=()
+order=()
 while IFS= read -r line; do
 	case $line in '' | \#*) continue ;; esac
-	opt=${line%%=*}
-	val=${line#*=}
+	[[ -v want[${line%%=*}] ]] || order+=("${line%%=*}")
+	want[${line%%=*}]=${line#*=}
+done < <(cat "${fragments[@]}")
+bad=0
+for opt in "${order[@]}"; do
+	val=${want[$opt]}
 	if [[ $val == n ]]; then
 		grep -q "^$opt=" "$out/.config" && { echo "config: $opt should be off" >&2; bad=1; }
 	else
-		grep -qx "$opt=$val" "$out/.config" || { echo "config: $line was dropped by olddefconfig (a dependency is missing)" >&2; bad=1; }
+		grep -qx "$opt=$val" "$out/.config" || { echo "config: $opt=$val was dropped by olddefconfig (a dependency is missing)" >&2; bad=1; }
 	fi
-done <"$fragment"
-((bad == 0)) || die "kernel configuration does not match kernel/famfs-test.config"
+done
+((bad == 0)) || die "kernel configuration does not match ${fragments[*]#$repo/}"
 
 log_run "$out/famfs-rustavailable.log" "rust toolchain check (make rustavailable)" "${M[@]}" rustavailable
 note "building $kver with $jobs jobs (log: $out/famfs-build.log); this takes several minutes"
 start=$(date +%s)
 log_run "$out/famfs-build.log" "kernel build" "${M[@]}" -j"$jobs" all
 touch "$out/.famfs-built"
-# Only a complete build becomes the current kernel ($FAMFS_CACHE/kdir).
-ln -sfn "$out" "$FAMFS_CACHE/kdir"
+# Only a complete build becomes the current kernel ($FAMFS_CACHE/kdir, or
+# kdir-kasan).
+ln -sfn "$out" "$link"
 note "kernel built in $(($(date +%s) - start)) s"
 echo "$out"

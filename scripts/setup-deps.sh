@@ -12,6 +12,8 @@ pkgs=(
 	rustc-web rust-web-src rust-web-clippy rustfmt-web
 	# bindgen (built from crates.io below) needs a recent libclang
 	libclang-19-dev
+	# the KASAN kernel is built with LLVM (Rust code gets KASAN only with clang)
+	clang-19 lld-19 llvm-19
 	# guests and the tools run inside them
 	qemu-system-x86 ndctl daxctl busybox-static util-linux e2fsprogs fio
 	python3

@@ -16,6 +16,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use famfs_abi::*;
 use famfs_util::{errno_name, parse_size};
 
+mod failnth;
 mod fuzz;
 mod fuzz_mount;
 mod race;
@@ -109,6 +110,16 @@ enum Cmd {
     },
     /// Issue FAMFSIOC_NOP on FILE.
     Nop { file: String },
+    /// Run a command with the N-th kernel allocation of its task failing.
+    FailNth(failnth::Args),
+    /// mount(2) a famfs file system; print OK or the errno name.
+    Mount {
+        source: String,
+        target: String,
+        options: Option<String>,
+    },
+    /// Map FILE's first page and poison it (MADV_HWPOISON) in this process.
+    Poison { file: String },
     /// Race test: touch a file while it is truncated; no page may stay mapped.
     RaceTruncate(race::TruncateArgs),
     /// Race test: touch a file while another file of its mount is poisoned.
@@ -463,6 +474,13 @@ fn run(cli: Cli) -> Result<Result<(), OpError>> {
             let f = File::open(&file).with_context(|| format!("open {file}"))?;
             Ok(ioctl(&f, FAMFSIOC_NOP, core::ptr::null_mut::<u8>(), "NOP"))
         }
+        Cmd::FailNth(_) => unreachable!("handled in main"),
+        Cmd::Mount {
+            source,
+            target,
+            options,
+        } => failnth::mount(&source, &target, options.as_deref()).map(Ok),
+        Cmd::Poison { file } => failnth::poison(&file).map(Ok),
         Cmd::RaceTruncate(a) => race::race_truncate(&a),
         Cmd::RaceMemfail(a) => race::race_memfail(&a),
         Cmd::FuzzMaps(a) => fuzz::fuzz_maps(&a),
@@ -472,7 +490,17 @@ fn run(cli: Cli) -> Result<Result<(), OpError>> {
 }
 
 fn main() -> ExitCode {
-    match run(Cli::parse()) {
+    let cli = Cli::parse();
+    if let Cmd::FailNth(a) = &cli.cmd {
+        return match failnth::fail_nth(a) {
+            Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(255)),
+            Err(e) => {
+                eprintln!("famfs-maptool: fail-nth: {e:#}");
+                ExitCode::from(2)
+            }
+        };
+    }
+    match run(cli) {
         Ok(Ok(())) => ExitCode::SUCCESS,
         Ok(Err(OpError(msg))) => {
             eprintln!("famfs-maptool: {msg}");

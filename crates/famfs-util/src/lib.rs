@@ -41,6 +41,7 @@ pub fn errno_str(errno: i32) -> &'static str {
         libc::EPERM => "EPERM",
         libc::ENOENT => "ENOENT",
         libc::EIO => "EIO",
+        libc::ENOMEM => "ENOMEM",
         libc::ENXIO => "ENXIO",
         libc::E2BIG => "E2BIG",
         libc::EACCES => "EACCES",
@@ -103,6 +104,7 @@ mod tests {
         assert_eq!(errno_str(22), "EINVAL");
         assert_eq!(errno_str(7), "E2BIG");
         assert_eq!(errno_str(61), "ENODATA");
+        assert_eq!(errno_str(12), "ENOMEM");
         assert_eq!(errno_str(0), "E?");
         assert_eq!(
             errno_name(&io::Error::from_raw_os_error(libc::EEXIST)),
