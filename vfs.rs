@@ -114,7 +114,8 @@ pub(crate) mod test_hooks {
     }
 
     /// Reads one byte past an 8-byte allocation from Rust code: KASAN must
-    /// see Rust's accesses too.
+    /// see Rust's accesses too. Not inlined, so that the report names it.
+    #[inline(never)]
     fn oob_read_in_rust() {
         use kernel::alloc::{flags::GFP_KERNEL, KBox};
         let Ok(buf) = KBox::new([0u8; 8], GFP_KERNEL) else {
