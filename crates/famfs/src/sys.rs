@@ -225,6 +225,21 @@ pub fn map_get(f: &File) -> io::Result<KernelMap> {
     })
 }
 
+/// Flushes (`clflush`: writes back if dirty, then drops) every CPU cache
+/// line that overlaps `bytes`.
+#[cfg(target_arch = "x86_64")]
+fn clflush_lines(bytes: &[u8]) {
+    const LINE: usize = 64;
+    let end = bytes.as_ptr() as usize + bytes.len();
+    let mut a = bytes.as_ptr() as usize & !(LINE - 1);
+    while a < end {
+        // SAFETY: clflush takes any address in a mapped page; every line
+        // visited overlaps `bytes`, which is mapped for the whole call.
+        unsafe { core::arch::x86_64::_mm_clflush(a as *const u8) };
+        a += LINE;
+    }
+}
+
 /// Writes back and invalidates the CPU cache lines of `bytes`, then fences,
 /// so that other hosts sharing the memory see what this host wrote, and this
 /// host re-reads what others wrote (for memory that is not cache-coherent
@@ -232,16 +247,7 @@ pub fn map_get(f: &File) -> io::Result<KernelMap> {
 pub fn cache_flush(bytes: &[u8]) {
     #[cfg(target_arch = "x86_64")]
     {
-        const LINE: usize = 64;
-        let start = bytes.as_ptr() as usize & !(LINE - 1);
-        let end = bytes.as_ptr() as usize + bytes.len();
-        let mut a = start;
-        while a < end {
-            // SAFETY: clflush takes any address in a mapped page; every line
-            // visited overlaps `bytes`, which is mapped for the whole call.
-            unsafe { core::arch::x86_64::_mm_clflush(a as *const u8) };
-            a += LINE;
-        }
+        clflush_lines(bytes);
         // SAFETY: sfence has no operands and no preconditions.
         unsafe { core::arch::x86_64::_mm_sfence() };
     }
@@ -258,16 +264,7 @@ pub fn cache_flush(bytes: &[u8]) {
 pub fn cache_invalidate(bytes: &[u8]) {
     #[cfg(target_arch = "x86_64")]
     {
-        const LINE: usize = 64;
-        let start = bytes.as_ptr() as usize & !(LINE - 1);
-        let end = bytes.as_ptr() as usize + bytes.len();
-        let mut a = start;
-        while a < end {
-            // SAFETY: as in `cache_flush`: every line visited overlaps
-            // `bytes`, which is mapped for the whole call.
-            unsafe { core::arch::x86_64::_mm_clflush(a as *const u8) };
-            a += LINE;
-        }
+        clflush_lines(bytes);
         // SAFETY: mfence has no operands and no preconditions.
         unsafe { core::arch::x86_64::_mm_mfence() };
     }
