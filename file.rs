@@ -37,19 +37,26 @@ pub(crate) fn open(inode: &Inode<Famfs>, file: &File<Famfs>) -> Result {
 /// `read_iter`: a DAX copy, short at the end of the file.
 pub(crate) fn read_iter(iocb: &mut Kiocb<'_, Famfs>, to: &mut IovIter) -> Result<usize> {
     let inode = iocb.file().inode();
+    // Checked under the inode lock: a size change holds it exclusively while
+    // it changes the size and invalidates the file, so a file usable here
+    // keeps its size and map until the copy is done. (Checked before the
+    // lock, a truncate in between made this a silent short read.)
+    let lock = inode.lock_shared();
     usable_meta(inode)?;
     if to.count() == 0 {
         return Ok(0);
     }
-    let lock = inode.lock_shared();
     iocb.dax_read(&lock, to)
 }
 
 /// `write_iter`: writes never extend a file.
 pub(crate) fn write_iter(iocb: &mut Kiocb<'_, Famfs>, from: &mut IovIter) -> Result<usize> {
     let inode = iocb.file().inode();
-    usable_meta(inode)?;
+    // Under the lock, as for reads: checked before it, a truncate in between
+    // turned this write into ENOSPC (past the new end) instead of the
+    // invalid file's ENXIO.
     let lock = inode.lock();
+    usable_meta(inode)?;
     if iocb.write_checks(&lock, from)? == 0 {
         return Ok(0);
     }
