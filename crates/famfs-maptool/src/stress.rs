@@ -344,6 +344,22 @@ impl<'a> Worker<'a> {
         }
     }
 
+    /// Reads the tags of `pages` of file `s`/`gen` through mapping `m`, one
+    /// judged access each (`check_tag`: the tag must be the page's own),
+    /// stopping at the first that faults.
+    fn probe(&mut self, m: &Map, s: usize, gen: u64, pages: &[usize], check_tag: bool, how: &str) {
+        let id = (s as u64) << 32 | gen;
+        for &i in pages {
+            let before = self.flags(s, gen);
+            let t = m.read_tag(i);
+            let ok = !check_tag || t == Some(tag(id, i as u64));
+            self.judge(s, gen, i as u64, before, t.is_none(), ok, how);
+            if t.is_none() {
+                break;
+            }
+        }
+    }
+
     #[allow(clippy::too_many_arguments)]
     /// Judges one access of file `s`/`gen` (page `page`): `before` was
     /// sampled before it, `failed` says whether it faulted or failed, and
@@ -563,18 +579,10 @@ impl<'a> Worker<'a> {
             let pmd = self.rng.below(2) == 0;
             match Map::new(&f, size, pmd, false) {
                 Ok(m) => {
-                    let id = (s as u64) << 32 | gen;
-                    let pages = size.div_ceil(PAGE);
-                    for _ in 0..32 {
-                        let i = self.rng.below(pages as u64) as usize;
-                        let before = self.flags(s, gen);
-                        let t = m.read_tag(i);
-                        let ok = t == Some(tag(id, i as u64));
-                        self.judge(s, gen, i as u64, before, t.is_none(), ok, "mmap read");
-                        if t.is_none() {
-                            break;
-                        }
-                    }
+                    let pages = size.div_ceil(PAGE) as u64;
+                    let picks: Vec<usize> =
+                        (0..32).map(|_| self.rng.below(pages) as usize).collect();
+                    self.probe(&m, s, gen, &picks, true, "mmap read");
                 }
                 Err(e) => {
                     let fl = self.flags(s, gen);
@@ -689,22 +697,8 @@ impl<'a> Worker<'a> {
         // tear those mappings down.
         let m = Map::new(&f, size as usize, self.rng.below(2) == 0, false).ok();
         if let Some(m) = &m {
-            for i in [0usize, 1, 700, (size as usize).div_ceil(PAGE) - 1] {
-                let before = self.flags(s, gen);
-                let t = m.read_tag(i);
-                self.judge(
-                    s,
-                    gen,
-                    i as u64,
-                    before,
-                    t.is_none(),
-                    t == Some(tag(id, i as u64)),
-                    "pre-truncate",
-                );
-                if t.is_none() {
-                    break;
-                }
-            }
+            let last = (size as usize).div_ceil(PAGE) - 1;
+            self.probe(m, s, gen, &[0, 1, 700, last], true, "pre-truncate");
         }
         if self.rng.below(8) == 0 {
             // The same size: no change, the file stays valid.
@@ -751,22 +745,7 @@ impl<'a> Worker<'a> {
         sl.trunc_done.store(gen, SeqCst);
         // Every page of the old mapping now faults; read and mmap fail.
         if let Some(m) = &m {
-            for i in [0usize, 1, 700] {
-                let before = self.flags(s, gen);
-                let t = m.read_tag(i);
-                self.judge(
-                    s,
-                    gen,
-                    i as u64,
-                    before,
-                    t.is_none(),
-                    true,
-                    "after truncate",
-                );
-                if t.is_none() {
-                    break;
-                }
-            }
+            self.probe(m, s, gen, &[0, 1, 700], false, "after truncate");
         }
         let mut b = [0u8; 32];
         let before = self.flags(s, gen);
@@ -825,23 +804,7 @@ impl<'a> Worker<'a> {
         sl.name_seq.store(seq + 2, SeqCst);
         sl.state.store(GONE, SeqCst);
         if let Some(m) = &m {
-            let id = (s as u64) << 32 | gen;
-            for i in [0usize, 3, 513] {
-                let before = self.flags(s, gen);
-                let t = m.read_tag(i);
-                self.judge(
-                    s,
-                    gen,
-                    i as u64,
-                    before,
-                    t.is_none(),
-                    t == Some(tag(id, i as u64)),
-                    "mapped after unlink",
-                );
-                if t.is_none() {
-                    break;
-                }
-            }
+            self.probe(m, s, gen, &[0, 3, 513], true, "mapped after unlink");
         }
         drop(m);
         drop(f);
