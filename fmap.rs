@@ -273,6 +273,28 @@ impl Interleave {
 }
 
 impl Fmap {
+    /// A simple map of `extents` (`(offset, len)` pairs) for a file of
+    /// `file_size` bytes. Its extent count is `extents.len()`, even above
+    /// [`MAX_SIMPLE_EXTENTS`] (only that many are kept), so that
+    /// validation can refuse it: for tests and tools.
+    pub fn simple(file_type: FileType, file_size: u64, extents: &[(u64, u64)]) -> Fmap {
+        let mut kept = [Extent::default(); MAX_SIMPLE_EXTENTS];
+        for (k, (offset, len)) in kept.iter_mut().zip(extents) {
+            *k = Extent {
+                offset: *offset,
+                len: *len,
+            };
+        }
+        Fmap {
+            file_type,
+            file_size,
+            layout: Layout::Simple {
+                count: extents.len(),
+                extents: kept,
+            },
+        }
+    }
+
     /// Calls `f` with every device range the map uses.
     pub fn for_each_range(&self, mut f: impl FnMut(&Extent)) {
         match &self.layout {

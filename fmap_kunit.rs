@@ -14,21 +14,7 @@ mod tests {
     const MIB2: u64 = 2 << 20;
 
     fn simple(file_size: u64, exts: &[(u64, u64)]) -> Fmap {
-        let mut extents = [Extent::default(); MAX_SIMPLE_EXTENTS];
-        for (i, (o, l)) in exts.iter().enumerate().take(MAX_SIMPLE_EXTENTS) {
-            extents[i] = Extent {
-                offset: *o,
-                len: *l,
-            };
-        }
-        Fmap {
-            file_type: FileType::Regular,
-            file_size,
-            layout: Layout::Simple {
-                count: exts.len(),
-                extents,
-            },
-        }
+        Fmap::simple(FileType::Regular, file_size, exts)
     }
 
     const LIM: Limits = Limits {

@@ -139,7 +139,7 @@ pub(crate) fn install_map(inode: &Inode<Famfs>, fmap: Fmap, unaligned_last_len: 
     // Publish the map, then the size and the DAX flag, under the inode lock.
     if let Err(meta) = locked.set_data(meta) {
         // Not reached: checked above under the same lock.
-        info.registry.release(meta.id);
+        info.registry.release(meta.id, &meta.fmap);
         return Err(EEXIST);
     }
     info.counters.get(Counter::Mapped).fetch_add(bytes, Relaxed);
@@ -160,7 +160,7 @@ pub(crate) fn evict(inode: &Inode<Famfs>, meta: Option<KBox<FileMeta>>) {
         return;
     };
     let info = info(inode);
-    info.registry.release(meta.id);
+    info.registry.release(meta.id, &meta.fmap);
     info.counters
         .get(Counter::Mapped)
         .fetch_sub(meta.fmap.mapped_bytes(), Relaxed);

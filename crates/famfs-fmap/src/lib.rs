@@ -1,4 +1,5 @@
-//! The kernel module's extent-map logic (`fmap.rs` at the repository root),
+//! The kernel module's extent-map logic (`fmap.rs` at the repository root)
+//! and the overlap rule of its range registry (`ranges.rs`),
 //! compiled for the host. The module and this crate share the file itself, so
 //! what `cargo test` checks here is exactly what runs in the kernel.
 
@@ -6,5 +7,9 @@
 
 #[path = "../../../fmap.rs"]
 mod fmap;
+
+/// The overlap rule of the module's range registry (`ranges.rs`).
+#[path = "../../../ranges.rs"]
+pub mod ranges;
 
 pub use fmap::*;

@@ -12,21 +12,7 @@ use famfs_model::{model_pages, model_valid, MIB2, PAGE};
 use proptest::prelude::*;
 
 fn simple(file_size: u64, exts: &[(u64, u64)]) -> Fmap {
-    let mut extents = [Extent::default(); MAX_SIMPLE_EXTENTS];
-    for (i, (o, l)) in exts.iter().enumerate().take(MAX_SIMPLE_EXTENTS) {
-        extents[i] = Extent {
-            offset: *o,
-            len: *l,
-        };
-    }
-    Fmap {
-        file_type: FileType::Regular,
-        file_size,
-        layout: Layout::Simple {
-            count: exts.len(),
-            extents,
-        },
-    }
+    Fmap::simple(FileType::Regular, file_size, exts)
 }
 
 /// Maps whose pieces are small multiples of 2 MiB on a 256 MiB device, so
