@@ -5,10 +5,11 @@
 //! at the log ([`Follower::poll`]) costs no system call: it drops the cache
 //! line of the log header and reads it; only when the header publishes more
 //! entries (or, once a second, to retry) does it read the superblock and
-//! the new slots. Between looks it sleeps in `poll(2)` on
-//! `/proc/self/mountinfo` ([`Follower::wait`]), which wakes it at once when
-//! the mount table changes, so that it notices its mount going away without
-//! looking for it.
+//! the new slots. Between looks it sleeps ([`Follower::wait`]); about
+//! every [`MOUNT_CHECK_EVERY`] it also asks, with a `poll(2)` on
+//! `/proc/self/mountinfo` that does not wait, whether the mount table
+//! changed, so that it notices its mount going away without reading the
+//! table at every look.
 //!
 //! Its mappings would keep the mount busy (a plain `umount` would fail with
 //! `EBUSY`), so the follower first moves into a private copy of the mount
@@ -64,6 +65,10 @@ use crate::sys;
 /// the superblock checked while nothing changes: the caller passes
 /// `recheck` to [`Follower::poll`] about this often.
 pub const RETRY_EVERY: Duration = Duration::from_secs(1);
+
+/// How often [`Follower::wait`] asks whether the mount went away: the
+/// follower exits about this long after a `umount`, at most.
+pub const MOUNT_CHECK_EVERY: Duration = Duration::from_millis(100);
 
 /// Why following cannot start.
 #[derive(Debug, thiserror::Error)]
@@ -143,6 +148,8 @@ pub struct Follower {
     fs_uuid: Uuid,
     /// That namespace's mount table (opened before leaving it).
     mountinfo: File,
+    /// Time slept since the mount table was last asked about.
+    since_mount_check: Duration,
     /// `.meta/.log`, mapped (through the private namespace's mount).
     log: Log<MapStore>,
     /// `.meta/.superblock`, mapped likewise.
@@ -211,6 +218,7 @@ impl Follower {
             mnt_id,
             fs_uuid,
             mountinfo,
+            since_mount_check: Duration::ZERO,
             log,
             sb,
             next: 0,
@@ -256,9 +264,22 @@ impl Follower {
         Ok(found)
     }
 
-    /// Sleeps up to `timeout`, or until the mount goes away.
+    /// Sleeps `timeout`; then, about every [`MOUNT_CHECK_EVERY`], asks
+    /// whether the mount table changed (one `poll(2)` that does not wait)
+    /// and, if it did, whether the mount is still there.
+    ///
+    /// A plain sleep, rather than a `poll(2)` on the mount table for the
+    /// whole interval, because it is the cheapest wakeup there is (it costs
+    /// no wait-queue entry on a file): measured in the test guests, a wakeup
+    /// every 40 ms costs 0.47 % of a CPU sleeping, 0.67 % polling.
     pub fn wait(&mut self, timeout: Duration) -> Result<Option<Stop>, Error> {
-        let changed = sys::wait_mount_change(&self.mountinfo, timeout)
+        std::thread::sleep(timeout);
+        self.since_mount_check += timeout;
+        if self.since_mount_check < MOUNT_CHECK_EVERY {
+            return Ok(None);
+        }
+        self.since_mount_check = Duration::ZERO;
+        let changed = sys::wait_mount_change(&self.mountinfo, Duration::ZERO)
             .map_err(io_err("poll /proc/self/mountinfo"))?;
         if changed && !self.mounted()? {
             return Ok(Some(Stop::MountGone));
