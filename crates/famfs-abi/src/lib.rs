@@ -1,10 +1,12 @@
-//! The famfs ioctl ABI, KABI 43, for Rust user space.
+//! The famfs ioctl ABI, KABI 43, for Rust user space; KABI 44 in [`kabi44`].
 //!
 //! The same structures, constants and ioctl numbers as `uapi/famfs_ioctl.h`
 //! (x86-64), with the C names kept in the docs. The crate's tests compare
 //! every size, offset and number with what GCC makes of the header.
 
 #![no_std]
+
+pub mod kabi44;
 
 /// The ABI version (`FAMFS_KABI_VERSION`).
 pub const FAMFS_KABI_VERSION: u32 = 43;
@@ -256,7 +258,8 @@ impl Default for FamfsIocGetFmap {
     }
 }
 
-const fn ioc(dir: u32, nr: u32, size: usize) -> u32 {
+/// An ioctl number of famfs (`'u'`): `_IOC(dir, 'u', nr, size)` on x86-64.
+pub(crate) const fn ioc(dir: u32, nr: u32, size: usize) -> u32 {
     (dir << 30) | ((size as u32) << 16) | ((b'u' as u32) << 8) | nr
 }
 
