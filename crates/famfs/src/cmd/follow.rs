@@ -44,8 +44,8 @@ pub struct Opts {
     /// How often to look once the log has not changed for 2 s (at least
     /// --interval): the first file after a quiet spell appears within this
     /// long. Looking costs little, but in a slow virtual machine a wakeup
-    /// every 10 ms is a few percent of a CPU (every 40 ms, about 0.6 %).
-    #[arg(long, value_name = "DURATION", default_value = "40ms", value_parser = parse_interval)]
+    /// every 10 ms is a few percent of a CPU (every 60 ms, about 0.4 %).
+    #[arg(long, value_name = "DURATION", default_value = "60ms", value_parser = parse_interval)]
     pub idle_interval: Duration,
     /// Print only errors and why following stopped.
     #[arg(short, long)]
