@@ -6,6 +6,7 @@
 #   make modules_install               install it into KDIR's module directory
 #   make check                         every test (host, module, KUnit, guests)
 #   make kernel / make kernel-kasan    build (or reuse) the test / KASAN kernel
+#   make kernel-bench                  ... the benchmark kernel (no debugging)
 #   make demo                          two emulated hosts sharing files
 #   make bench / make soak             benchmarks / the long soak (not in check)
 #   make tools                         build the famfs tool (release)
@@ -39,7 +40,7 @@ FAMFS_LLVM ?= -19
 KLLVM = $(if $(shell grep -s '^CONFIG_CC_IS_CLANG=y' $(KDIR_REAL)/.config),LLVM=$(FAMFS_LLVM))
 KMAKE = $(MAKE) -C $(KDIR_REAL) M=$(CURDIR) RUSTC=$(RUSTC) BINDGEN=$(BINDGEN) $(KLLVM)
 
-.PHONY: default modules modules_install clippy clean check demo bench soak kernel kernel-kasan deps rustfmt rustfmt-check tools install-tools \
+.PHONY: default modules modules_install clippy clean check demo bench soak kernel kernel-kasan kernel-bench deps rustfmt rustfmt-check tools install-tools \
 	famfs-tool docs dkms-source dkms-install deb
 
 default: modules
@@ -65,6 +66,9 @@ kernel: deps
 # The KASAN kernel (LLVM, KASAN, UBSAN): make KDIR=$(FAMFS_CACHE)/kdir-kasan builds against it.
 kernel-kasan: deps
 	FAMFS_KERNEL=kasan scripts/kernel.sh >/dev/null
+
+kernel-bench: deps
+	FAMFS_KERNEL=bench scripts/kernel.sh >/dev/null
 
 RUST_SOURCES = $(filter-out %_generated.rs,$(wildcard *.rs vfs/*.rs))
 

@@ -7,6 +7,10 @@
 #                                plus kernel/famfs-kasan.config, built with LLVM
 #                                (clang-19, lld-19; Rust needs clang for KASAN),
 #                                cached beside the test kernel ($FAMFS_CACHE/kdir-kasan)
+#   FAMFS_KERNEL=bench scripts/kernel.sh
+#                                the benchmark kernel: the same configuration minus
+#                                the debugging (kernel/famfs-bench.config), as a
+#                                distribution would ship it ($FAMFS_CACHE/kdir-bench)
 #   KSRC=/path scripts/kernel.sh use this kernel source tree instead of Debian's package
 #   KDIR=/path scripts/kernel.sh use this already-built kernel tree as is
 #
@@ -35,7 +39,13 @@ kasan)
 	command -v clang-19 >/dev/null && command -v ld.lld-19 >/dev/null ||
 		die "the KASAN kernel needs clang-19, lld-19 and llvm-19 (scripts/setup-deps.sh installs them)"
 	;;
-*) die "FAMFS_KERNEL=$variant: expected test or kasan" ;;
+bench)
+	fragments=("$repo/kernel/famfs-test.config" "$repo/kernel/famfs-bench.config")
+	link=$FAMFS_CACHE/kdir-bench
+	tag=bench-
+	toolchain=(gcc)
+	;;
+*) die "FAMFS_KERNEL=$variant: expected test, kasan or bench" ;;
 esac
 jobs=${JOBS:-$(nproc)}
 
@@ -111,7 +121,7 @@ key=$({
 	cat "${fragments[@]}"
 	"$KRUSTC" -vV
 	"$BINDGEN" --version
-	if [[ $variant == test ]]; then gcc --version | head -n1; else clang-19 --version | head -n1; fi
+	if [[ ${toolchain[0]} == gcc ]]; then gcc --version | head -n1; else clang-19 --version | head -n1; fi
 } | sha256sum | cut -c1-12)
 out=$FAMFS_CACHE/kbuild/linux-$kver-$tag$key
 
@@ -156,8 +166,8 @@ note "building $kver with $jobs jobs (log: $out/famfs-build.log); this takes sev
 start=$(date +%s)
 log_run "$out/famfs-build.log" "kernel build" "${M[@]}" -j"$jobs" all
 touch "$out/.famfs-built"
-# Only a complete build becomes the current kernel ($FAMFS_CACHE/kdir, or
-# kdir-kasan).
+# Only a complete build becomes the current kernel ($FAMFS_CACHE/kdir,
+# kdir-kasan or kdir-bench).
 ln -sfn "$out" "$link"
 note "kernel built in $(($(date +%s) - start)) s"
 echo "$out"
