@@ -5,6 +5,7 @@
 fn main() {
     println!("cargo:rerun-if-changed=layout.c");
     println!("cargo:rerun-if-changed=layout44.c");
+    println!("cargo:rerun-if-changed=layout.h");
     println!("cargo:rerun-if-changed=../../uapi/famfs_ioctl.h");
     println!("cargo:rerun-if-changed=../../uapi/famfs_kabi44.h");
     // Any warning (a macro defined twice by the two headers, say) fails
@@ -12,6 +13,7 @@ fn main() {
     cc::Build::new()
         .file("layout.c")
         .file("layout44.c")
+        .include(".")
         .include("../../uapi")
         .warnings(true)
         .warnings_into_errors(true)

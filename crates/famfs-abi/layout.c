@@ -1,14 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* What GCC makes of uapi/famfs_ioctl.h, for the famfs-abi crate's tests. */
-#include <stddef.h>
+#include "layout.h"
 #include "famfs_ioctl.h"
-
-#define ITEM(name, value) { name, (unsigned long long)(value) }
-
-struct famfs_abi_item {
-	const char *name;
-	unsigned long long value;
-};
 
 const struct famfs_abi_item famfs_abi_items[] = {
 	ITEM("FAMFS_KABI_VERSION", FAMFS_KABI_VERSION),

@@ -4,16 +4,9 @@
  * Both generations' headers are included: they must live side by side
  * (the module serves both), which this file only compiles if they do.
  */
-#include <stddef.h>
+#include "layout.h"
 #include "famfs_ioctl.h"
 #include "famfs_kabi44.h"
-
-#define ITEM(name, value) { name, (unsigned long long)(value) }
-
-struct famfs_abi_item {
-	const char *name;
-	unsigned long long value;
-};
 
 const struct famfs_abi_item famfs_abi44_items[] = {
 	ITEM("FAMFS44_KABI_VERSION", FAMFS44_KABI_VERSION),

@@ -4,33 +4,16 @@
 
 use core::mem::{offset_of, size_of};
 use famfs_abi::*;
-use std::ffi::{c_char, CStr};
 
-#[repr(C)]
-struct Item {
-    name: *const c_char,
-    value: u64,
-}
+mod common;
 
 extern "C" {
-    static famfs_abi_items: [Item; 31];
+    static famfs_abi_items: [common::Item; 31];
 }
 
 fn c_values() -> std::collections::HashMap<String, u64> {
-    let mut m = std::collections::HashMap::new();
-    // SAFETY: The C table is NULL-terminated and static.
-    unsafe {
-        for it in famfs_abi_items.iter() {
-            if it.name.is_null() {
-                break;
-            }
-            m.insert(
-                CStr::from_ptr(it.name).to_string_lossy().into_owned(),
-                it.value,
-            );
-        }
-    }
-    m
+    // SAFETY: The C table (layout.c) is static and ends with a NULL name.
+    unsafe { common::c_values(core::ptr::addr_of!(famfs_abi_items).cast()) }
 }
 
 #[test]

@@ -7,34 +7,17 @@
 use core::mem::{offset_of, size_of};
 use famfs_abi::kabi44::*;
 use std::collections::HashMap;
-use std::ffi::{c_char, CStr};
 
-#[repr(C)]
-struct Item {
-    name: *const c_char,
-    value: u64,
-}
+mod common;
 
 extern "C" {
     // The length is not known here: the table ends with a NULL name.
-    static famfs_abi44_items: [Item; 0];
+    static famfs_abi44_items: [common::Item; 0];
 }
 
 fn c_values() -> HashMap<String, u64> {
-    let mut m = HashMap::new();
-    // SAFETY: The C table is static and ends with a NULL name; it is read
-    // through a raw pointer up to that entry only.
-    unsafe {
-        let mut p = core::ptr::addr_of!(famfs_abi44_items) as *const Item;
-        while !(*p).name.is_null() {
-            m.insert(
-                CStr::from_ptr((*p).name).to_string_lossy().into_owned(),
-                (*p).value,
-            );
-            p = p.add(1);
-        }
-    }
-    m
+    // SAFETY: The C table (layout44.c) is static and ends with a NULL name.
+    unsafe { common::c_values(core::ptr::addr_of!(famfs_abi44_items).cast()) }
 }
 
 #[test]
