@@ -20,8 +20,12 @@
 //! All arithmetic is checked: a map is either valid or rejected with an
 //! [`FmapError`]; nothing here panics on any input.
 
-/// famfs's alignment and allocation unit: 2 MiB (a PMD on x86-64).
+/// famfs's default alignment and allocation unit: 2 MiB (a PMD on x86-64).
 pub const FAMFS_ALIGN: u64 = 2 << 20;
+/// The small allocation unit a mount may allow (`alloc_unit=4k`): 4 KiB,
+/// one page. Files on it are served with PTE faults, and with PMD faults
+/// where a 2 MiB piece of the file is 2 MiB aligned and contiguous.
+pub const SMALL_UNIT: u64 = 4096;
 /// The page size the data path maps with (x86-64).
 pub const PAGE: u64 = 4096;
 /// Most extents in a simple map.
@@ -151,7 +155,8 @@ pub enum FmapError {
     TooManyStrips,
     /// An extent, strip or interleaved extent of length zero.
     ZeroLength,
-    /// An offset or length that is not a multiple of 2 MiB.
+    /// An offset or length that is not a multiple of the allocation unit
+    /// (2 MiB, or 4 KiB on a mount that allows it).
     Misaligned,
     /// Device offset 0 (the superblock) in a file that is not the superblock.
     OffsetZero,
@@ -163,7 +168,7 @@ pub enum FmapError {
     Overlap,
     /// The extents do not cover the file size.
     TooSmall,
-    /// A chunk size that is zero or not a multiple of 2 MiB.
+    /// A chunk size that is zero or not a multiple of the allocation unit.
     BadChunkSize,
     /// A strip shorter than the chunks dealt to it.
     StripTooShort,
@@ -191,13 +196,13 @@ impl FmapError {
             FmapError::TooManyExtents => "too many extents",
             FmapError::TooManyStrips => "too many strips",
             FmapError::ZeroLength => "zero-length extent",
-            FmapError::Misaligned => "offset or length not 2 MiB aligned",
+            FmapError::Misaligned => "offset or length not a multiple of the allocation unit",
             FmapError::OffsetZero => "device offset 0 is reserved for the superblock",
             FmapError::BeyondDevice => "extent beyond the end of the device",
             FmapError::Overflow => "offset or length overflows",
             FmapError::Overlap => "extents overlap",
             FmapError::TooSmall => "extents do not cover the file size",
-            FmapError::BadChunkSize => "chunk size not a non-zero multiple of 2 MiB",
+            FmapError::BadChunkSize => "chunk size not a non-zero multiple of the allocation unit",
             FmapError::StripTooShort => "strip too short for its chunks",
             FmapError::BadDevIndex => "device index must be 0",
             FmapError::BadFileType => "unknown file type",
@@ -223,10 +228,28 @@ pub struct Limits {
     pub dev_size: u64,
     /// The v1 map ABI lets the last extent's length be unaligned.
     pub unaligned_last_len: bool,
+    /// The mount's allocation unit: [`FAMFS_ALIGN`] (the default) or
+    /// [`SMALL_UNIT`]. Every offset, length and chunk size must be a
+    /// multiple of it.
+    pub unit: u64,
 }
 
-const fn aligned(v: u64) -> bool {
-    v % FAMFS_ALIGN == 0
+impl Limits {
+    /// Limits of a device of `dev_size` bytes with the default 2 MiB unit,
+    /// every length aligned (the v2 ABI).
+    pub const fn new(dev_size: u64) -> Limits {
+        Limits {
+            dev_size,
+            unaligned_last_len: false,
+            unit: FAMFS_ALIGN,
+        }
+    }
+
+    /// Whether `v` is a multiple of the unit (an invalid unit of 0 or one
+    /// that is not a power of two accepts nothing).
+    const fn aligned(&self, v: u64) -> bool {
+        self.unit.is_power_of_two() && v & (self.unit - 1) == 0
+    }
 }
 
 /// Checks one device range against the device and the alignment rules.
@@ -239,7 +262,7 @@ fn check_range(
     if e.len == 0 {
         return Err(FmapError::ZeroLength);
     }
-    if !aligned(e.offset) || (!len_may_be_unaligned && !aligned(e.len)) {
+    if !limits.aligned(e.offset) || (!len_may_be_unaligned && !limits.aligned(e.len)) {
         return Err(FmapError::Misaligned);
     }
     if e.offset == 0 && file_type != FileType::Superblock {
@@ -383,11 +406,12 @@ impl Fmap {
     ///
     /// The rules: 1 to [`MAX_SIMPLE_EXTENTS`] simple extents, or 1 to
     /// [`MAX_INTERLEAVED_EXTENTS`] interleaved extents of 1 to [`MAX_STRIPS`]
-    /// strips; no zero lengths; every offset and length 2 MiB aligned (except
+    /// strips; no zero lengths; every offset and length a multiple of the
+    /// allocation unit (`limits.unit`: 2 MiB, or 4 KiB) (except
     /// the last simple extent's length if `limits.unaligned_last_len`, and the
     /// file bytes of the last interleaved extent); device
     /// offset 0 only in the superblock file; every range inside the device;
-    /// chunk sizes non-zero multiples of 2 MiB; every strip long enough for
+    /// chunk sizes non-zero multiples of the unit; every strip long enough for
     /// the chunks dealt to it; no two ranges overlapping; the extents covering
     /// the file size; no arithmetic overflow anywhere.
     pub fn validate(&self, limits: &Limits) -> Result<(), FmapError> {
@@ -416,9 +440,9 @@ impl Fmap {
                 }
                 let mut covered: u64 = 0;
                 for (i, ie) in extents.iter().take(*count).enumerate() {
-                    // Only the last interleaved extent may end off a 2 MiB
+                    // Only the last interleaved extent may end off a unit
                     // boundary, so that later extents stay aligned in the file.
-                    if i + 1 < *count && !aligned(ie.nbytes) {
+                    if i + 1 < *count && !limits.aligned(ie.nbytes) {
                         return Err(FmapError::Misaligned);
                     }
                     if ie.nstrips == 0 {
@@ -427,7 +451,7 @@ impl Fmap {
                     if ie.nstrips > MAX_STRIPS {
                         return Err(FmapError::TooManyStrips);
                     }
-                    if ie.chunk_size == 0 || !aligned(ie.chunk_size) {
+                    if ie.chunk_size == 0 || !limits.aligned(ie.chunk_size) {
                         return Err(FmapError::BadChunkSize);
                     }
                     if ie.nbytes == 0 {
@@ -480,7 +504,8 @@ impl Fmap {
                         let rel = pos - base;
                         // A v1 last extent may end inside a page: the
                         // mapping covers that whole page (the rest of its
-                        // 2 MiB unit can belong to no other file), so that
+                        // allocation unit, a page at least, can belong to
+                        // no other file), so that
                         // it never ends before the position DAX asks next.
                         let len = e.len.checked_next_multiple_of(PAGE)? - rel;
                         return Some(Mapping {
@@ -511,8 +536,8 @@ impl Fmap {
                             return None;
                         }
                         // To the end of the chunk, inside the strip (whole
-                        // 2 MiB units), and before the next interleaved
-                        // extent (which starts 2 MiB aligned). The last
+                        // allocation units), and before the next interleaved
+                        // extent (which starts unit aligned). The last
                         // extent is not cut at its unaligned end: a mapping
                         // ending inside a page, at the file size, would be
                         // asked for the position where it ends.

@@ -17,10 +17,7 @@ mod tests {
         Fmap::simple(FileType::Regular, file_size, exts)
     }
 
-    const LIM: Limits = Limits {
-        dev_size: 1 << 30,
-        unaligned_last_len: false,
-    };
+    const LIM: Limits = Limits::new(1 << 30);
 
     #[test]
     fn simple_map_resolves() {

@@ -104,6 +104,7 @@ pub(crate) fn install_map(inode: &Inode<Famfs>, fmap: Fmap, unaligned_last_len: 
     let limits = Limits {
         dev_size: info.dev_size(),
         unaligned_last_len,
+        unit: info.alloc_unit(),
     };
     fmap.validate(&limits).map_err(|e| map_refused(inode, e))?;
     let file_size = i64::try_from(fmap.file_size).map_err(|_| EINVAL)?;

@@ -12,6 +12,7 @@ use kernel::seq_file::{seq_print, SeqFile};
 use kernel::sync::atomic::{Atomic, Relaxed};
 use kernel::sync::SetOnce;
 
+use crate::fmap::{FAMFS_ALIGN, SMALL_UNIT};
 use crate::inode::FileMeta;
 use crate::registry::Registry;
 use crate::vfs::dax::{DaxClaim, FailureFlags};
@@ -42,6 +43,11 @@ pub(crate) struct FsInfo {
     /// `strict_write`: files without a write permission bit cannot be
     /// opened for writing, not even by root.
     strict_write: Atomic<bool>,
+    /// `alloc_unit=`: what every extent offset and length of a map must be
+    /// a multiple of (2 MiB by default, or 4 KiB).
+    alloc_unit: Atomic<u64>,
+    /// Whether `alloc_unit=` was given (matters for remount).
+    unit_given: Atomic<bool>,
     /// The claimed device, from `fill_super` on.
     backing: SetOnce<DaxClaim>,
     /// The counters in `/sys/fs/famfs/<device>/` (fault counts, device
@@ -61,6 +67,8 @@ impl FsInfo {
             root_mode: Atomic::new(DEFAULT_ROOT_MODE),
             mode_given: Atomic::new(false),
             strict_write: Atomic::new(false),
+            alloc_unit: Atomic::new(FAMFS_ALIGN),
+            unit_given: Atomic::new(false),
             backing: SetOnce::new(),
             counters <- Counters::new(),
             registry <- Registry::new(),
@@ -71,6 +79,11 @@ impl FsInfo {
     /// Whether the mount has the `strict_write` option.
     pub(crate) fn strict_write(&self) -> bool {
         self.strict_write.load(Relaxed)
+    }
+
+    /// The mount's allocation unit (`alloc_unit=`): 2 MiB or 4 KiB.
+    pub(crate) fn alloc_unit(&self) -> u64 {
+        self.alloc_unit.load(Relaxed)
     }
 
     /// Whether a memory failure stopped the mount.
@@ -109,6 +122,9 @@ pub(crate) enum MountOption {
     DaxAlways,
     /// `strict_write`: see [`FsInfo::strict_write`].
     StrictWrite,
+    /// `alloc_unit=4k` or `alloc_unit=2m` (also in bytes): see
+    /// [`FsInfo::alloc_unit`].
+    AllocUnit(u64),
 }
 
 /// Why a mount option was refused (always `EINVAL`).
@@ -122,6 +138,8 @@ pub(crate) enum OptionError {
     BadMode,
     /// `mode=` with bits beyond 07777.
     ModeRange,
+    /// `alloc_unit=` other than 4k or 2m.
+    AllocUnit,
     /// `dax=` with another value than `always`.
     Dax,
 }
@@ -151,7 +169,12 @@ pub(crate) fn parse_option(key: &[u8], value: Option<&[u8]>) -> Result<MountOpti
         (b"dax", Some(b"always")) => Ok(MountOption::DaxAlways),
         (b"dax", _) => Err(OptionError::Dax),
         (b"strict_write", None) => Ok(MountOption::StrictWrite),
-        (b"mode", None) | (b"strict_write", Some(_)) => Err(OptionError::Form),
+        (b"alloc_unit", Some(b"4k" | b"4K" | b"4096")) => Ok(MountOption::AllocUnit(SMALL_UNIT)),
+        (b"alloc_unit", Some(b"2m" | b"2M" | b"2097152")) => {
+            Ok(MountOption::AllocUnit(FAMFS_ALIGN))
+        }
+        (b"alloc_unit", Some(_)) => Err(OptionError::AllocUnit),
+        (b"mode" | b"alloc_unit", None) | (b"strict_write", Some(_)) => Err(OptionError::Form),
         _ => Err(OptionError::Unknown),
     }
 }
@@ -187,6 +210,12 @@ fn parse_param(fc: &FsContext<'_, Famfs>, param: Param<'_>) -> Result {
             OptionError::Form if key.to_bytes() == b"mode" => {
                 fc.refuse(c"mode needs a value (mode=OCTAL)", EINVAL)
             }
+            OptionError::Form if key.to_bytes() == b"alloc_unit" => {
+                fc.refuse(c"alloc_unit needs a value (4k or 2m)", EINVAL)
+            }
+            OptionError::AllocUnit => {
+                fc.refuse_fmt(fmt!("alloc_unit={v} is not supported (4k or 2m)"), EINVAL)
+            }
             OptionError::Form => fc.refuse_fmt(fmt!("option '{key_text}' takes no value"), EINVAL),
             OptionError::BadMode => fc.refuse_fmt(fmt!("mode={v} is not an octal number"), EINVAL),
             OptionError::ModeRange => {
@@ -206,6 +235,10 @@ fn parse_param(fc: &FsContext<'_, Famfs>, param: Param<'_>) -> Result {
         }
         MountOption::DaxAlways => {}
         MountOption::StrictWrite => info.strict_write.store(true, Relaxed),
+        MountOption::AllocUnit(unit) => {
+            info.alloc_unit.store(unit, Relaxed);
+            info.unit_given.store(true, Relaxed);
+        }
     }
     Ok(())
 }
@@ -241,10 +274,16 @@ fn fill_super(sb: &SuperBlock<Famfs>, fc: &FsContext<'_, Famfs>) -> Result<u32> 
 }
 
 /// Remount: ro/rw are the VFS's; a new `mode=` is applied to the root
-/// directory; `strict_write` can be turned on.
+/// directory; `strict_write` can be turned on; a new `alloc_unit=` applies
+/// to the maps made from then on (the famfs tool remounts with the unit
+/// of the file system's superblock once it has read it; maps already made
+/// are not affected, and either unit keeps files apart).
 fn reconfigure(sb: &SuperBlock<Famfs>, fc: &FsContext<'_, Famfs>) -> Result {
     let new = fc.info();
     let cur = sb.info();
+    if new.unit_given.load(Relaxed) {
+        cur.alloc_unit.store(new.alloc_unit(), Relaxed);
+    }
     if new.strict_write() {
         cur.strict_write.store(true, Relaxed);
     }
@@ -273,6 +312,9 @@ fn show_options(sb: &SuperBlock<Famfs>, m: &SeqFile) {
     seq_print!(m, ",mode={:o}", info.root_mode.load(Relaxed));
     if info.strict_write() {
         seq_print!(m, ",strict_write");
+    }
+    if info.alloc_unit() == SMALL_UNIT {
+        seq_print!(m, ",alloc_unit=4k");
     }
 }
 
@@ -388,6 +430,29 @@ mod tests {
         );
         assert_eq!(parse_option(b"dax", Some(b"never")), Err(OptionError::Dax));
         assert_eq!(parse_option(b"dax", None), Err(OptionError::Dax));
+    }
+
+    #[test]
+    fn alloc_unit_is_4k_or_2m() {
+        for v in [&b"4k"[..], b"4K", b"4096"] {
+            assert_eq!(
+                parse_option(b"alloc_unit", Some(v)),
+                Ok(MountOption::AllocUnit(4096))
+            );
+        }
+        for v in [&b"2m"[..], b"2M", b"2097152"] {
+            assert_eq!(
+                parse_option(b"alloc_unit", Some(v)),
+                Ok(MountOption::AllocUnit(2 << 20))
+            );
+        }
+        for v in [&b"8k"[..], b"", b"1G", b"4095", b"0x1000"] {
+            assert_eq!(
+                parse_option(b"alloc_unit", Some(v)),
+                Err(OptionError::AllocUnit)
+            );
+        }
+        assert_eq!(parse_option(b"alloc_unit", None), Err(OptionError::Form));
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //! 128-bit arithmetic so that it cannot overflow.
 
 use famfs_fmap::*;
-use famfs_model::{model_pages, model_valid, MIB2, PAGE};
+use famfs_model::{model_pages, model_valid, model_valid_in, Flaw, MIB2, PAGE};
 use proptest::prelude::*;
 
 fn simple(file_size: u64, exts: &[(u64, u64)]) -> Fmap {
@@ -17,14 +17,24 @@ fn simple(file_size: u64, exts: &[(u64, u64)]) -> Fmap {
 
 /// Maps whose pieces are small multiples of 2 MiB on a 256 MiB device, so
 /// that valid and invalid ones both come up often.
-fn arb_unit() -> impl Strategy<Value = u64> {
-    prop_oneof![8 => (0u64..128).prop_map(|u| u * MIB2), 1 => any::<u64>(), 1 => 0u64..1 << 28]
+fn arb_piece(unit: u64) -> impl Strategy<Value = u64> {
+    prop_oneof![
+        8 => (0u64..128).prop_map(move |u| u * unit),
+        2 => (0u64..128).prop_map(|u| u * MIB2),
+        1 => any::<u64>(),
+        1 => 0u64..1 << 28
+    ]
 }
 
 fn arb_map() -> impl Strategy<Value = Fmap> {
+    arb_map_in(MIB2)
+}
+
+/// Maps of pieces that are mostly multiples of `unit`.
+fn arb_map_in(unit: u64) -> impl Strategy<Value = Fmap> {
     let simple_map = (
-        prop::collection::vec((arb_unit(), arb_unit()), 0..4),
-        arb_unit(),
+        prop::collection::vec((arb_piece(unit), arb_piece(unit)), 0..4),
+        arb_piece(unit),
         0u32..3,
     )
         .prop_map(|(exts, size, ft)| {
@@ -46,10 +56,10 @@ fn arb_map() -> impl Strategy<Value = Fmap> {
         });
     let ie = (
         1u64..4,
-        arb_unit(),
-        prop::collection::vec((arb_unit(), arb_unit()), 0..5),
+        arb_piece(unit),
+        prop::collection::vec((arb_piece(unit), arb_piece(unit)), 0..5),
     )
-        .prop_map(|(chunk_units, nbytes, strips)| {
+        .prop_map(move |(chunk_units, nbytes, strips)| {
             let mut s = [Extent::default(); MAX_STRIPS];
             for (i, (o, l)) in strips.iter().enumerate().take(MAX_STRIPS) {
                 s[i] = Extent {
@@ -58,13 +68,13 @@ fn arb_map() -> impl Strategy<Value = Fmap> {
                 };
             }
             Interleave {
-                chunk_size: chunk_units * MIB2,
+                chunk_size: chunk_units * unit,
                 nbytes,
                 nstrips: strips.len(),
                 strips: s,
             }
         });
-    let inter_map = (prop::collection::vec(ie, 0..3), arb_unit()).prop_map(|(ies, size)| {
+    let inter_map = (prop::collection::vec(ie, 0..3), arb_piece(unit)).prop_map(|(ies, size)| {
         let mut extents = [Interleave::default(); MAX_INTERLEAVED_EXTENTS];
         for (i, ie) in ies.iter().enumerate().take(MAX_INTERLEAVED_EXTENTS) {
             extents[i] = *ie;
@@ -83,17 +93,17 @@ fn arb_map() -> impl Strategy<Value = Fmap> {
 
 const DEV: u64 = 256 << 20;
 
-/// Lays the ranges `lens` (in 2 MiB units) out on the device from unit 1, in
+/// Lays the ranges `lens` (in `unit`s) out on the device from unit 1, in
 /// the physical order `order`, each preceded by its gap; returns them in
 /// logical order.
-fn place(lens: &[u64], gaps: &[u64], order: &[usize]) -> Vec<Extent> {
+fn place(lens: &[u64], gaps: &[u64], order: &[usize], unit: u64) -> Vec<Extent> {
     let mut at = 1u64;
     let mut placed = vec![Extent::default(); lens.len()];
     for &i in order {
         at += gaps[i];
         placed[i] = Extent {
-            offset: at * MIB2,
-            len: lens[i] * MIB2,
+            offset: at * unit,
+            len: lens[i] * unit,
         };
         at += lens[i];
     }
@@ -102,12 +112,17 @@ fn place(lens: &[u64], gaps: &[u64], order: &[usize]) -> Vec<Extent> {
 
 /// Maps valid by construction (non-overlapping ranges inside the device).
 fn arb_valid_map() -> impl Strategy<Value = Fmap> {
+    arb_valid_map_in(MIB2)
+}
+
+/// Maps valid by construction on a mount whose allocation unit is `unit`.
+fn arb_valid_map_in(unit: u64) -> impl Strategy<Value = Fmap> {
     let simple_map = (
         prop::collection::vec((1u64..20, 0u64..5), 1..=2),
         any::<bool>(),
         any::<u64>(),
     )
-        .prop_map(|(segs, swap, size_seed)| {
+        .prop_map(move |(segs, swap, size_seed)| {
             let lens: Vec<u64> = segs.iter().map(|s| s.0).collect();
             let gaps: Vec<u64> = segs.iter().map(|s| s.1).collect();
             let order: Vec<usize> = if swap {
@@ -115,7 +130,7 @@ fn arb_valid_map() -> impl Strategy<Value = Fmap> {
             } else {
                 (0..lens.len()).collect()
             };
-            let exts = place(&lens, &gaps, &order);
+            let exts = place(&lens, &gaps, &order, unit);
             let total: u64 = exts.iter().map(|e| e.len).sum();
             let v: Vec<(u64, u64)> = exts.iter().map(|e| (e.offset, e.len)).collect();
             simple(size_seed % (total + 1), &v)
@@ -124,7 +139,7 @@ fn arb_valid_map() -> impl Strategy<Value = Fmap> {
         prop::collection::vec((1usize..5, 1u64..3, 1u64..4, 0u64..3), 1..=2),
         any::<u64>(),
     )
-        .prop_map(|(ies, size_seed)| {
+        .prop_map(move |(ies, size_seed)| {
             // Every strip of an interleaved extent holds m chunks.
             let mut lens = Vec::new();
             let mut gaps = Vec::new();
@@ -135,7 +150,7 @@ fn arb_valid_map() -> impl Strategy<Value = Fmap> {
                 }
             }
             let order: Vec<usize> = (0..lens.len()).rev().collect();
-            let ranges = place(&lens, &gaps, &order);
+            let ranges = place(&lens, &gaps, &order, unit);
             let mut extents = [Interleave::default(); MAX_INTERLEAVED_EXTENTS];
             let mut next = 0;
             let mut covered = 0;
@@ -143,16 +158,16 @@ fn arb_valid_map() -> impl Strategy<Value = Fmap> {
                 let mut strips = [Extent::default(); MAX_STRIPS];
                 strips[..*n].copy_from_slice(&ranges[next..next + n]);
                 next += n;
-                let cap = *n as u64 * m * chunk_units * MIB2;
+                let cap = *n as u64 * m * chunk_units * unit;
                 let last = i + 1 == ies.len();
                 let nbytes = if last {
                     1 + (size_seed >> i) % cap
                 } else {
-                    MIB2 * (1 + (size_seed >> i) % (cap / MIB2))
+                    unit * (1 + (size_seed >> i) % (cap / unit))
                 };
                 covered += nbytes;
                 extents[i] = Interleave {
-                    chunk_size: chunk_units * MIB2,
+                    chunk_size: chunk_units * unit,
                     nbytes,
                     nstrips: *n,
                     strips,
@@ -176,7 +191,7 @@ proptest! {
     /// The implementation accepts exactly the maps the model accepts.
     #[test]
     fn validate_agrees_with_model(map in arb_map(), unaligned_last in any::<bool>()) {
-        let limits = Limits { dev_size: DEV, unaligned_last_len: unaligned_last };
+        let limits = Limits { unaligned_last_len: unaligned_last, ..Limits::new(DEV) };
         prop_assert_eq!(map.validate(&limits).is_ok(), model_valid(&map, DEV, unaligned_last), "{:?}", map);
     }
 
@@ -184,7 +199,7 @@ proptest! {
     /// puts it on, and the reported run is really contiguous.
     #[test]
     fn resolve_agrees_with_model(map in arb_valid_map(), probe in any::<u64>()) {
-        let limits = Limits { dev_size: DEV, unaligned_last_len: false };
+        let limits = Limits::new(DEV);
         prop_assert_eq!(map.validate(&limits), Ok(()));
         let pages = model_pages(&map);
         for (i, want) in pages.iter().enumerate() {
@@ -238,23 +253,51 @@ proptest! {
     /// Nothing panics on arbitrary input.
     #[test]
     fn arbitrary_input_never_panics(map in arb_map(), pos in any::<u64>(), dev in any::<u64>()) {
-        let _ = map.validate(&Limits { dev_size: dev, unaligned_last_len: true });
+        let _ = map.validate(&Limits { unaligned_last_len: true, ..Limits::new(dev) });
         let _ = map.resolve(pos);
         let _ = map.mapped_bytes();
         // The reverse lookup walks chunks: it is meant for validated maps
         // (bounded by the device), like every map the kernel keeps.
-        if map.validate(&Limits { dev_size: DEV, unaligned_last_len: true }).is_ok() {
+        if map.validate(&Limits { unaligned_last_len: true, ..Limits::new(DEV) }).is_ok() {
             map.file_ranges_in(&Extent { offset: pos, len: dev }, |_, _| {});
+        }
+    }
+
+    /// On a mount with the 4 KiB unit, the implementation accepts exactly
+    /// the maps the model accepts for that unit.
+    #[test]
+    fn validate_agrees_with_model_4k(map in arb_map_in(SMALL_UNIT), unaligned_last in any::<bool>()) {
+        let limits = Limits { unaligned_last_len: unaligned_last, unit: SMALL_UNIT, ..Limits::new(DEV) };
+        prop_assert_eq!(
+            map.validate(&limits).is_ok(),
+            model_valid_in(&map, DEV, unaligned_last, SMALL_UNIT, Flaw::None),
+            "{:?}", map
+        );
+    }
+
+    /// Maps in 4 KiB units resolve page by page as the simulation places
+    /// them, with runs that are really contiguous (what keeps a PMD fault
+    /// from mapping memory beyond an extent: a run is never longer than
+    /// its extent or chunk).
+    #[test]
+    fn resolve_agrees_with_model_4k(map in arb_valid_map_in(SMALL_UNIT)) {
+        let limits = Limits { unit: SMALL_UNIT, ..Limits::new(DEV) };
+        prop_assert_eq!(map.validate(&limits), Ok(()));
+        let pages = model_pages(&map);
+        for (i, want) in pages.iter().enumerate() {
+            let pos = i as u64 * PAGE;
+            let got = map.resolve(pos).expect("a mapped page resolves");
+            prop_assert_eq!(got.dev_offset, *want);
+            if got.len > PAGE && i + 1 < pages.len() {
+                prop_assert_eq!(pages[i + 1], want + PAGE);
+            }
         }
     }
 }
 
 #[test]
 fn documented_examples() {
-    let lim = Limits {
-        dev_size: 1 << 30,
-        unaligned_last_len: false,
-    };
+    let lim = Limits::new(1 << 30);
     // One 4 MiB extent at 2 MiB.
     let m = simple(4 << 20, &[(MIB2, 4 << 20)]);
     assert_eq!(m.validate(&lim), Ok(()));
@@ -359,8 +402,8 @@ fn two_strips(strip_len: u64, nbytes: u64) -> Fmap {
 /// Limits of a 1 GiB device.
 fn gib_device(unaligned_last_len: bool) -> Limits {
     Limits {
-        dev_size: 1 << 30,
         unaligned_last_len,
+        ..Limits::new(1 << 30)
     }
 }
 

@@ -13,7 +13,7 @@ use std::fmt::Write;
 use crate::fmap::FmapError;
 use crate::{
     check_map, check_relpath, Allocator, EntryBody, FileMap, LogHeader, Replay, Superblock,
-    SUPERBLOCK_REGION,
+    ALLOC_UNIT, SUPERBLOCK_REGION,
 };
 
 /// One problem found.
@@ -88,6 +88,22 @@ pub fn analyze(dev_size: u64, sb: &Superblock, header: &LogHeader, replay: &Repl
     for (slot, e) in &replay.bad {
         problem(&mut problems, Some(*slot), format!("unreadable entry: {e}"));
     }
+    // The unit maps are checked against: the superblock's, if it is one
+    // the module supports.
+    let unit = if sb.alloc_unit == ALLOC_UNIT || sb.alloc_unit == crate::fmap::SMALL_UNIT {
+        sb.alloc_unit
+    } else {
+        problem(
+            &mut problems,
+            None,
+            format!(
+                "superblock allocation unit {:#x} is neither 4 KiB nor 2 MiB; maps are checked \
+                 against 2 MiB",
+                sb.alloc_unit
+            ),
+        );
+        ALLOC_UNIT
+    };
     if sb.dev_size != 0 && sb.dev_size > dev_size {
         problem(
             &mut problems,
@@ -110,7 +126,7 @@ pub fn analyze(dev_size: u64, sb: &Superblock, header: &LogHeader, replay: &Repl
             owner: "log".into(),
         },
     ];
-    let mut alloc = Allocator::new(dev_size, sb.log_offset, sb.log_len);
+    let mut alloc = Allocator::with_unit(dev_size, sb.log_offset, sb.log_len, unit);
     let mut paths: HashMap<&str, u64> = HashMap::new();
     let mut entries = 0;
     let mut files = 0;
@@ -134,7 +150,7 @@ pub fn analyze(dev_size: u64, sb: &Superblock, header: &LogHeader, replay: &Repl
             EntryBody::Mkdir { .. } => dirs += 1,
             EntryBody::File { size, map, .. } => {
                 files += 1;
-                if let Err(e) = check_map(map, *size, dev_size) {
+                if let Err(e) = check_map(map, *size, dev_size, unit) {
                     problems.push(Problem {
                         slot: Some(this),
                         what: format!(

@@ -345,16 +345,22 @@ impl FileMap {
 }
 
 /// The module's verdict on the map of a logged file of `size` bytes on a
-/// device of `dev_size` bytes: what `FAMFSIOC_MAP_CREATE_V2` of it would
-/// answer, by the module's own validation (`fmap.rs`). Rules that involve
-/// more than the map (no overlap with another file's map, the file being
-/// empty and unmapped) are not checked here; fsck checks overlaps over the
-/// whole log.
-pub fn check_map(map: &FileMap, size: u64, dev_size: u64) -> Result<(), fmap::FmapError> {
+/// device of `dev_size` bytes, in a file system whose allocation unit is
+/// `unit` (the superblock's): what `FAMFSIOC_MAP_CREATE_V2` of it would
+/// answer on a mount with that unit, by the module's own validation
+/// (`fmap.rs`). Rules that involve more than the map (no overlap with
+/// another file's map, the file being empty and unmapped) are not checked
+/// here; fsck checks overlaps over the whole log.
+pub fn check_map(
+    map: &FileMap,
+    size: u64,
+    dev_size: u64,
+    unit: u64,
+) -> Result<(), fmap::FmapError> {
     map.to_fmap(size).validate(&fmap::Limits {
-        dev_size,
-        // The v2 ioctl: every length 2 MiB aligned.
-        unaligned_last_len: false,
+        // The v2 ioctl: every length a multiple of the unit.
+        unit,
+        ..fmap::Limits::new(dev_size)
     })
 }
 
@@ -583,19 +589,41 @@ impl LogEntry {
 pub struct Allocator {
     unit: u64,
     used: Vec<bool>,
+    /// Every unit below this one is used: searches start here, so that
+    /// filling a device file after file does not rescan what is full.
+    low: usize,
 }
 
 impl Allocator {
     /// A device of `dev_size` bytes whose superblock region and log (at
-    /// `log_offset`, `log_len` bytes) are in use.
+    /// `log_offset`, `log_len` bytes) are in use, in 2 MiB units.
     pub fn new(dev_size: u64, log_offset: u64, log_len: u64) -> Allocator {
+        Allocator::with_unit(dev_size, log_offset, log_len, ALLOC_UNIT)
+    }
+
+    /// [`Allocator::new`] in units of `unit` bytes (the superblock's
+    /// allocation unit: 2 MiB or 4 KiB).
+    pub fn with_unit(dev_size: u64, log_offset: u64, log_len: u64, unit: u64) -> Allocator {
+        let unit = unit.max(1);
         let mut a = Allocator {
-            unit: ALLOC_UNIT,
-            used: vec![false; (dev_size / ALLOC_UNIT) as usize],
+            unit,
+            used: vec![false; (dev_size / unit) as usize],
+            low: 0,
         };
         a.mark(0, SUPERBLOCK_REGION);
         a.mark(log_offset, log_len);
         a
+    }
+
+    /// The allocation unit in bytes.
+    pub fn unit(&self) -> u64 {
+        self.unit
+    }
+
+    fn advance_low(&mut self) {
+        while self.low < self.used.len() && self.used[self.low] {
+            self.low += 1;
+        }
     }
 
     /// Marks `[offset, offset + len)` as used (clipped to the device).
@@ -605,6 +633,7 @@ impl Allocator {
         for u in first..end.min(self.used.len() as u64) {
             self.used[u as usize] = true;
         }
+        self.advance_low();
     }
 
     /// Marks the memory of every file of a replayed log.
@@ -619,9 +648,41 @@ impl Allocator {
     }
 
     /// First fit: the lowest free run of units holding `size` bytes (rounded
-    /// up to the unit), marked used; `None` if no run is long enough.
+    /// up to the unit), marked used; `None` if no run is long enough. With
+    /// units smaller than 2 MiB, a run of 2 MiB or more starts on a 2 MiB
+    /// boundary, so that the file's 2 MiB pieces can be mapped with PMD
+    /// faults.
     pub fn alloc(&mut self, size: u64) -> Option<Extent> {
+        if self.unit < ALLOC_UNIT && size >= ALLOC_UNIT {
+            return self.alloc_aligned(size, ALLOC_UNIT);
+        }
         self.alloc_in(size, 0, self.dev_size())
+    }
+
+    /// First fit of `len` bytes (rounded up to the unit) starting on a
+    /// multiple of `align` (a multiple of the unit), marked used.
+    pub fn alloc_aligned(&mut self, len: u64, align: u64) -> Option<Extent> {
+        let n = len.max(1).div_ceil(self.unit) as usize;
+        let step = (align / self.unit).max(1) as usize;
+        let mut start = self.low.div_ceil(step) * step;
+        while start + n <= self.used.len() {
+            match self.used[start..start + n].iter().rposition(|u| *u) {
+                // Past the last used unit of this window, to the next
+                // aligned start.
+                Some(k) => start = (start + k + 1).div_ceil(step) * step,
+                None => {
+                    self.used[start..start + n]
+                        .iter_mut()
+                        .for_each(|u| *u = true);
+                    self.advance_low();
+                    return Some(Extent {
+                        offset: start as u64 * self.unit,
+                        len: n as u64 * self.unit,
+                    });
+                }
+            }
+        }
+        None
     }
 
     /// Free bytes.
@@ -644,7 +705,7 @@ impl Allocator {
     /// range `[lo, hi)`, marked used; `None` if no run there is long enough.
     pub fn alloc_in(&mut self, len: u64, lo: u64, hi: u64) -> Option<Extent> {
         let n = len.max(1).div_ceil(self.unit) as usize;
-        let first = lo.div_ceil(self.unit) as usize;
+        let first = (lo.div_ceil(self.unit) as usize).max(self.low);
         let end = ((hi / self.unit) as usize).min(self.used.len());
         let mut run = 0;
         for i in first..end {
@@ -652,6 +713,7 @@ impl Allocator {
             if run == n {
                 let start = i + 1 - n;
                 self.used[start..=i].iter_mut().for_each(|u| *u = true);
+                self.advance_low();
                 return Some(Extent {
                     offset: start as u64 * self.unit,
                     len: n as u64 * self.unit,

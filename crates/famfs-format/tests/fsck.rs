@@ -222,7 +222,7 @@ proptest! {
                 }
             };
             // Every allocation is a map the module accepts.
-            prop_assert_eq!(check_map(&map, size, dev), Ok(()));
+            prop_assert_eq!(check_map(&map, size, dev, ALLOC_UNIT), Ok(()));
             let exts = map.ranges().to_vec();
             for x in &exts {
                 prop_assert!(x.offset % (2 * MIB) == 0 && x.offset + x.len <= dev);

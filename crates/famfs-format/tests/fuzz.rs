@@ -13,7 +13,7 @@
 use famfs_format::fmap::{Extent as FExtent, FileType, Fmap, Interleave, Layout};
 use famfs_format::fsck::analyze;
 use famfs_format::*;
-use famfs_model::{model_valid_with, Flaw};
+use famfs_model::{model_valid_in, Flaw};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 
@@ -110,7 +110,10 @@ fn check_log(
         let refused = mine.iter().any(|p| p.refused.is_some());
         if let EntryBody::File { .. } = &e.body {
             let fm = module_map(bytes);
-            let valid = model_valid_with(&fm, DEV, false, flaw);
+            // The unit the module would be mounted with: the superblock's
+            // when it is 4 KiB or 2 MiB (fsck checks against 2 MiB otherwise).
+            let unit = if sb.alloc_unit == 4096 { 4096 } else { 2 << 20 };
+            let valid = model_valid_in(&fm, DEV, false, unit, flaw);
             prop_assert_eq!(
                 refused,
                 !valid,

@@ -209,8 +209,9 @@ fn cases() -> Vec<Case> {
         Refused(ZeroLength),
     );
 
-    let r = "every offset and length a multiple of 2 MiB (the v1 map's last length, and the \
-             last interleaved extent's byte count, may be unaligned)";
+    let r = "every offset and length a multiple of the allocation unit (2 MiB, or 4 KiB on a \
+             mount with ``alloc_unit=4k``; the v1 map's last length, and the last interleaved \
+             extent's byte count, may be unaligned)";
     case(
         r,
         one(simple("f", MIB, &[(20 * MIB + 4096, 2 * MIB)])),
@@ -286,7 +287,7 @@ fn cases() -> Vec<Case> {
         Refused(Overflow),
     );
 
-    let r = "chunk size a non-zero multiple of 2 MiB";
+    let r = "chunk size a non-zero multiple of the allocation unit";
     let two = [(20 * MIB, 4 * MIB), (40 * MIB, 4 * MIB)];
     case(
         r,
@@ -467,7 +468,12 @@ fn fsck_reports_every_entry_that_breaks_a_rule() {
             let EntryBody::File { size, map, .. } = &b[0] else {
                 unreachable!()
             };
-            assert_eq!(check_map(map, *size, DEV), Err(*e), "rule '{}'", c.rule);
+            assert_eq!(
+                check_map(map, *size, DEV, ALLOC_UNIT),
+                Err(*e),
+                "rule '{}'",
+                c.rule
+            );
         }
         tested += 1;
     }
@@ -541,10 +547,7 @@ fn module_verdict(size: u64, chunk: Option<u64>, parts: &[(u64, u64)]) -> Result
         file_size: size,
         layout,
     }
-    .validate(&Limits {
-        dev_size: DEV,
-        unaligned_last_len: false,
-    })
+    .validate(&Limits::new(DEV))
 }
 
 proptest! {

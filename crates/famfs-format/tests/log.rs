@@ -367,3 +367,64 @@ fn replay_since_reads_only_new_slots_and_the_ones_asked_again() {
     assert_eq!(r.slots, [3]);
     assert_eq!(r.entries[0].body, mkdir("d3"));
 }
+
+#[test]
+fn allocator_in_4k_units_packs_small_files_and_aligns_large_ones() {
+    let dev = 64u64 << 20;
+    let k4 = 4096u64;
+    let mut a = Allocator::with_unit(dev, 2 << 20, 8 << 20, k4);
+    assert_eq!(a.unit(), k4);
+    // Small files one after another, each rounded up to 4 KiB.
+    let x = a.alloc(1).unwrap();
+    assert_eq!(
+        x,
+        Extent {
+            offset: 10 << 20,
+            len: k4
+        }
+    );
+    let y = a.alloc(5000).unwrap();
+    assert_eq!(
+        y,
+        Extent {
+            offset: (10 << 20) + k4,
+            len: 2 * k4
+        }
+    );
+    // A file of 2 MiB or more starts on the next 2 MiB boundary (its
+    // length stays a multiple of 4 KiB).
+    let big = a.alloc((2 << 20) + 1).unwrap();
+    assert_eq!(
+        big,
+        Extent {
+            offset: 12 << 20,
+            len: (2 << 20) + k4
+        }
+    );
+    // The space left below it is still used by small files.
+    let z = a.alloc(k4).unwrap();
+    assert_eq!(z.offset, (10 << 20) + 3 * k4);
+    assert_eq!(a.free_bytes(), dev - (10 << 20) - 4 * k4 - big.len);
+}
+
+#[test]
+fn allocator_in_4k_units_fills_the_device_exactly() {
+    let dev = 16u64 << 20;
+    let mut a = Allocator::with_unit(dev, 2 << 20, 8 << 20, 4096);
+    let mut n = 0u64;
+    let mut last_end = 0;
+    while let Some(x) = a.alloc(4096) {
+        // First fit fills in order.
+        assert!(x.offset >= last_end);
+        last_end = x.offset + x.len;
+        n += 1;
+    }
+    assert_eq!(n, (dev - (10 << 20)) / 4096);
+    assert_eq!(a.free_bytes(), 0);
+    // A 2 MiB-aligned run is refused when the device is full, and on a
+    // fresh device found after small files.
+    assert!(a.alloc(2 << 20).is_none());
+    let mut b = Allocator::with_unit(dev, 2 << 20, 8 << 20, 4096);
+    b.alloc(4096).unwrap();
+    assert_eq!(b.alloc(2 << 20).unwrap().offset, 12 << 20);
+}

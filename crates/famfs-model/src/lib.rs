@@ -66,7 +66,7 @@ pub enum Flaw {
     /// The model as documented.
     #[default]
     None,
-    /// Forgets that device offsets must be 2 MiB aligned.
+    /// Forgets that device offsets must be multiples of the unit.
     OffsetAlignment,
 }
 
@@ -77,11 +77,25 @@ pub fn model_valid(map: &Fmap, dev_size: u64, unaligned_last: bool) -> bool {
 
 /// [`model_valid`], optionally with a deliberate flaw.
 pub fn model_valid_with(map: &Fmap, dev_size: u64, unaligned_last: bool, flaw: Flaw) -> bool {
+    model_valid_in(map, dev_size, unaligned_last, MIB2, flaw)
+}
+
+/// The validation rules on a mount whose allocation unit is `unit` (2 MiB,
+/// or 4 KiB on a mount made with the small unit): every offset, length
+/// (but a v1 last one), chunk size and non-last interleaved extent's bytes
+/// a multiple of it.
+pub fn model_valid_in(
+    map: &Fmap,
+    dev_size: u64,
+    unaligned_last: bool,
+    unit: u64,
+    flaw: Flaw,
+) -> bool {
     let mut ranges: Vec<(u128, u128)> = Vec::new();
     let range_ok = |off: u64, len: u64, len_free: bool| -> bool {
         len > 0
-            && (off % MIB2 == 0 || flaw == Flaw::OffsetAlignment)
-            && (len_free || len % MIB2 == 0)
+            && (off % unit == 0 || flaw == Flaw::OffsetAlignment)
+            && (len_free || len % unit == 0)
             && (off != 0 || map.file_type == famfs_fmap::FileType::Superblock)
             && off as u128 + len as u128 <= dev_size as u128
     };
@@ -106,13 +120,13 @@ pub fn model_valid_with(map: &Fmap, dev_size: u64, unaligned_last: bool, flaw: F
                 return false;
             }
             for (i, ie) in extents[..*count].iter().enumerate() {
-                if i + 1 < *count && ie.nbytes % MIB2 != 0 {
+                if i + 1 < *count && ie.nbytes % unit != 0 {
                     return false;
                 }
                 if ie.nstrips < 1
                     || ie.nstrips > 16
                     || ie.chunk_size == 0
-                    || ie.chunk_size % MIB2 != 0
+                    || ie.chunk_size % unit != 0
                     || ie.nbytes == 0
                 {
                     return false;

@@ -223,6 +223,32 @@ pub fn read_superblock(sb_file: &File) -> Result<Superblock, Error> {
     Superblock::decode(&copy).map_err(|e| Error::Superblock(e.to_string()))
 }
 
+/// The small allocation unit (`famfs mkfs --alloc-unit 4K`).
+pub const SMALL_ALLOC_UNIT: u64 = famfs_format::fmap::SMALL_UNIT;
+
+/// Makes the module's allocation unit for the mount at `mpt` the
+/// superblock's: a file system made with 4 KiB units needs its mount
+/// remounted with `alloc_unit=4k` before maps in 4 KiB units are accepted.
+/// Returns whether it remounted. Needs `CAP_SYS_ADMIN`, as the map ioctls.
+pub fn match_alloc_unit(mpt: &Path, sb: &Superblock) -> Result<bool, Error> {
+    let io = |what: &str| {
+        let what = what.to_string();
+        move |err| Error::Io { what, err }
+    };
+    let text =
+        std::fs::read_to_string("/proc/self/mountinfo").map_err(io("read /proc/self/mountinfo"))?;
+    let opts = crate::paths::super_options_in(&text, mpt).unwrap_or_default();
+    let small = opts.split(',').any(|o| o == "alloc_unit=4k");
+    if small == (sb.alloc_unit == SMALL_ALLOC_UNIT) {
+        return Ok(false);
+    }
+    sys::remount_alloc_unit(mpt, sb.alloc_unit).map_err(io(&format!(
+        "remount {} with the file system's allocation unit",
+        mpt.display()
+    )))?;
+    Ok(true)
+}
+
 /// Checks that a superblock describes a usable layout on a device of
 /// `dev_size` bytes.
 pub fn check_layout(sb: &Superblock, dev_size: u64) -> Result<(), Error> {
@@ -233,9 +259,9 @@ pub fn check_layout(sb: &Superblock, dev_size: u64) -> Result<(), Error> {
     if let Err(e) = famfs_format::check_log_len(sb.log_len) {
         return bad(e.to_string());
     }
-    if sb.alloc_unit != ALLOC_UNIT {
+    if sb.alloc_unit != ALLOC_UNIT && sb.alloc_unit != SMALL_ALLOC_UNIT {
         return bad(format!(
-            "allocation unit {:#x}, expected 2 MiB",
+            "allocation unit {:#x}, expected 2 MiB or 4 KiB",
             sb.alloc_unit
         ));
     }

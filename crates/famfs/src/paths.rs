@@ -51,6 +51,24 @@ pub fn parse_mountinfo(text: &str) -> Vec<Mount> {
     v
 }
 
+/// The super-block options (the last field: `rw,mode=755,...`) of the
+/// famfs mounted at `mpt` in a mountinfo table, if one is.
+pub fn super_options_in(text: &str, mpt: &Path) -> Option<String> {
+    for line in text.lines() {
+        let f: Vec<&str> = line.split(' ').collect();
+        let Some(sep) = f.iter().position(|x| *x == "-") else {
+            continue;
+        };
+        if f.len() < sep + 4 || f.len() < 5 || f[sep + 1] != "famfs" {
+            continue;
+        }
+        if Path::new(&unescape(f[4])) == mpt {
+            return Some(f[sep + 3].to_string());
+        }
+    }
+    None
+}
+
 /// The famfs mounts of this host.
 pub fn mounts() -> Result<Vec<Mount>> {
     let t = std::fs::read_to_string("/proc/self/mountinfo").context("read /proc/self/mountinfo")?;

@@ -7,7 +7,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
-use famfs_format::{check_relpath, Allocator, EntryBody, FileMap, FormatError, ALLOC_UNIT};
+use famfs_format::{check_relpath, Allocator, EntryBody, FileMap, FormatError};
 use rand::seq::SliceRandom;
 
 use crate::meta::{self, Fs};
@@ -81,7 +81,13 @@ impl Session {
         let fs = Fs::open(mpt, true)?;
         fs.lock()?;
         let (h, r) = fs.read_log()?;
-        let mut alloc = Allocator::new(fs.dev_size, fs.sb.log_offset, fs.sb.log_len);
+        meta::match_alloc_unit(mpt, &fs.sb)?;
+        let mut alloc = Allocator::with_unit(
+            fs.dev_size,
+            fs.sb.log_offset,
+            fs.sb.log_len,
+            fs.sb.alloc_unit,
+        );
         alloc.mark_log(&r.entries);
         let mut logged = HashMap::new();
         for e in r.entries {
@@ -182,13 +188,15 @@ impl Session {
         let map = self.allocate(size, layout)?;
         // Never log a map the module would refuse (the allocator's maps
         // follow its rules; this says so, with the module's own check).
-        famfs_format::check_map(&map, size, self.fs.dev_size).map_err(|e| {
-            anyhow!(
-                "the allocated map for '{rel}' breaks the module's rules ({}); nothing was \
+        famfs_format::check_map(&map, size, self.fs.dev_size, self.fs.sb.alloc_unit).map_err(
+            |e| {
+                anyhow!(
+                    "the allocated map for '{rel}' breaks the module's rules ({}); nothing was \
                  logged",
-                e.describe()
-            )
-        })?;
+                    e.describe()
+                )
+            },
+        )?;
         self.fs.append(EntryBody::File {
             size,
             flags: FLAG_ALL_HOSTS_RW,
@@ -235,11 +243,13 @@ impl Session {
                 })
             }
             _ => {
-                let (free, largest) = (self.alloc.free_bytes(), self.alloc.largest_free());
-                let x = self
-                    .alloc
-                    .alloc(size.max(ALLOC_UNIT))
-                    .ok_or_else(|| no_space(free, largest))?;
+                // A failed allocation changes nothing, so what is free is
+                // counted only then: counting every time walked the whole
+                // bitmap per file (a million units with 4 KiB units on
+                // 4 GiB), which made creating many files quadratic.
+                let Some(x) = self.alloc.alloc(size.max(1)) else {
+                    return Err(no_space(self.alloc.free_bytes(), self.alloc.largest_free()));
+                };
                 Ok(FileMap::Simple(vec![x]))
             }
         }

@@ -47,6 +47,18 @@ pub fn remount_strict_write(target: &Path) -> io::Result<()> {
     Ok(())
 }
 
+/// Remounts the famfs at `target` with the allocation unit `unit` (4 KiB
+/// or 2 MiB): the module then accepts maps in that unit.
+pub fn remount_alloc_unit(target: &Path, unit: u64) -> io::Result<()> {
+    let opt = if unit == 4096 {
+        "alloc_unit=4k"
+    } else {
+        "alloc_unit=2m"
+    };
+    rustix::mount::mount_remount(target, MountFlags::empty(), opt)?;
+    Ok(())
+}
+
 /// Unmounts `target`.
 pub fn umount(target: &Path) -> io::Result<()> {
     rustix::mount::unmount(target, UnmountFlags::empty())?;

@@ -35,6 +35,9 @@ pub fn run(a: Args) -> Result<u8> {
 /// would be) done.
 pub fn replay_and_report(mpt: &Path, dry_run: bool, verbose: bool) -> Result<Stats> {
     let fs = Fs::open(mpt, false)?;
+    if !dry_run {
+        famfs::meta::match_alloc_unit(mpt, &fs.sb)?;
+    }
     let (_, log) = fs.read_log()?;
     let target = HostTarget::new(mpt, fs.master, dry_run);
     // One thread when printing each step, so that the lines come in order

@@ -27,8 +27,22 @@ pub struct Args {
     /// Log size (a power of two, at least 8M).
     #[arg(short = 'l', long = "loglen", value_parser = parse_size, default_value = "8M")]
     log_len: u64,
+    /// Allocation unit: 2M (the default, every file a multiple of 2 MiB,
+    /// mapped with PMD faults) or 4K (small files cost 4 KiB; files of
+    /// 2 MiB or more still start on a 2 MiB boundary). Mounts of a 4K file
+    /// system use alloc_unit=4k, which famfs mount sets.
+    #[arg(long = "alloc-unit", value_parser = parse_alloc_unit, default_value = "2M")]
+    alloc_unit: u64,
     /// The device, e.g. /dev/dax0.0 or /dev/pmem0.
     device: PathBuf,
+}
+
+fn parse_alloc_unit(s: &str) -> Result<u64, String> {
+    match parse_size(s) {
+        Ok(v) if v == ALLOC_UNIT || v == meta::SMALL_ALLOC_UNIT => Ok(v),
+        Ok(v) => Err(format!("allocation unit {v} bytes: expected 4K or 2M")),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 /// A metadata file of the temporary mount, opened for writing.
@@ -100,7 +114,7 @@ pub fn run(a: Args) -> Result<u8> {
     let sb = Superblock {
         log_offset: SUPERBLOCK_REGION,
         log_len: a.log_len,
-        alloc_unit: ALLOC_UNIT,
+        alloc_unit: a.alloc_unit,
         fs_uuid: Uuid::new_v4(),
         dev_uuid: Uuid::new_v4(),
         system_uuid: host,

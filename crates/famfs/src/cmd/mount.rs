@@ -70,6 +70,9 @@ pub fn run(a: Args) -> Result<u8> {
     let res = meta::mkmeta(&mpt)
         .map_err(anyhow::Error::from)
         .and_then(|m| {
+            // A file system made with 4 KiB units: the module must accept
+            // maps in them.
+            meta::match_alloc_unit(&mpt, &m.sb)?;
             // A client's files are read-only (replay strips their write
             // bits); strict_write keeps even root from writing them, until
             // someone chmods a file on purpose (serial sharing).
