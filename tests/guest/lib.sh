@@ -53,9 +53,31 @@ expect() {
 dmesg_mark() { DMESG_MARK=$(dmesg | wc -l); }
 dmesg_new() { dmesg | tail -n +$((DMESG_MARK + 1)); }
 
-is_mounted() { grep -q " $1 " /proc/mounts; }
+# is_mounted DIR: something is mounted on DIR (a builtin loop: no process).
+is_mounted() {
+	local _src mp _rest
+	while read -r _src mp _rest; do
+		[[ $mp == "$1" ]] && return 0
+	done </proc/mounts
+	return 1
+}
 
-# refuse NAME ERRNO PATTERN CMD...: CMD (a famfs-sys call) must print ERRNO,
+# errno_number NAME: sets ERRNO_NUMBER to the number of errno NAME (x if
+# there is none), from Python's errno module, asked once per test script
+# (not in a subshell, so that the table is kept).
+declare -A ERRNO_TABLE=()
+errno_number() {
+	local k v
+	if ((${#ERRNO_TABLE[@]} == 0)); then
+		while read -r k v; do
+			ERRNO_TABLE[$k]=$v
+		done < <(/usr/bin/python3 -c 'import errno; [print(n, getattr(errno, n)) for n in dir(errno) if n.startswith("E")]')
+	fi
+	ERRNO_NUMBER=${ERRNO_TABLE[$1]:-x}
+}
+
+# refuse NAME ERRNO PATTERN CMD...: CMD (a mount call of famfs-maptool or
+# famfs-sys) must print ERRNO,
 # the kernel log must gain exactly one famfs line, of the documented form
 # "famfs: cannot mount SOURCE: REASON (-ERRNO)" with PATTERN in REASON and
 # ERRNO as the symbolic errno, and nothing may be left mounted on $MNT.
@@ -64,18 +86,22 @@ refuse() {
 	shift 3
 	# The kernel prints the errno by name with CONFIG_SYMBOLIC_ERRNAME, by
 	# number without it: accept either, for the errno expected.
-	num=$(/usr/bin/python3 -c 'import errno, sys; print(getattr(errno, sys.argv[1], "x"))' "$want")
+	errno_number "$want"
+	num=$ERRNO_NUMBER
 	dmesg_mark
 	got=$("$@" 2>&1 | head -n1)
 	lines=$(dmesg_new | grep -E 'famfs' || true)
-	n=$(printf '%s' "$lines" | grep -c . || true)
+	local nl=${lines//[!$'\n']/}
+	n=0
+	[[ -z $lines ]] || n=$((${#nl} + 1))
 	if [[ $got != "$want" ]]; then
 		not_ok "$name: errno"
 		printf '    %s\n' "command: $*" "expected $want, got $got"
 	else
 		ok "$name: errno $want"
 	fi
-	if [[ $n == 1 ]] && grep -qE -- "famfs: cannot mount .+: .*($pattern).* \(-($want|$num)\)\$" <<<"$lines"; then
+	local re="famfs: cannot mount .+: .*($pattern).* \(-($want|$num)\)\$"
+	if [[ $n == 1 && $lines =~ $re ]]; then
 		ok "$name: one kernel log line"
 	else
 		not_ok "$name: one kernel log line"

@@ -14,7 +14,11 @@
 //! calls, so nothing was injected.
 //!
 //! The outcome goes to FILE (`injected`, or `not-reached CALLS`) and the exit
-//! status is CMD's (128 + signal if a signal killed it).
+//! status is CMD's (128 + signal if a signal killed it). `--timeout SECS`
+//! arms an alarm in CMD's process before its `exec` (an alarm survives
+//! `exec`), so a CMD that takes longer dies by SIGALRM (exit status 142)
+//! without a timeout(1) process per attempt: under emulation every process
+//! start costs a large part of a second, and the sweeps make hundreds.
 
 use std::ffi::CString;
 use std::fs::OpenOptions;
@@ -29,6 +33,9 @@ pub struct Args {
     /// Write "injected" or "not-reached CALLS" (the calls CMD made) here.
     #[arg(long)]
     report: Option<String>,
+    /// Kill CMD with SIGALRM after this many seconds (0: never).
+    #[arg(long, default_value_t = 0)]
+    timeout: u32,
     /// The command to run.
     #[arg(last = true, required = true)]
     cmd: Vec<String>,
@@ -50,6 +57,7 @@ pub fn fail_nth(a: &Args) -> Result<i32> {
     let mut argp: Vec<*const libc::c_char> = argv.iter().map(|s| s.as_ptr()).collect();
     argp.push(core::ptr::null());
 
+    let timeout = a.timeout;
     let mut gate = [0 as libc::c_int; 2];
     // SAFETY: pipe2(2) writes two new descriptors into the array it is given.
     if unsafe { libc::pipe2(gate.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
@@ -57,7 +65,7 @@ pub fn fail_nth(a: &Args) -> Result<i32> {
     }
     let [gate_r, gate_w] = gate;
     // SAFETY: fork(2). The child runs only async-signal-safe calls (close,
-    // read, execvp, _exit) on memory prepared before the fork (argp points
+    // read, alarm, execvp, _exit) on memory prepared before the fork (argp points
     // into argv, which lives until after the exec or the _exit).
     let pid = unsafe { libc::fork() };
     if pid < 0 {
@@ -69,8 +77,12 @@ pub fn fail_nth(a: &Args) -> Result<i32> {
             libc::close(gate_w);
             let mut b = 0u8;
             // Blocks until the parent has armed the count (one byte) or is
-            // gone (end of file). Only the byte lets CMD run.
+            // gone (end of file). Only the byte lets CMD run. alarm(2) is
+            // async-signal-safe, and the alarm it sets is kept across exec.
             if libc::read(gate_r, (&raw mut b).cast(), 1) == 1 {
+                if timeout > 0 {
+                    libc::alarm(timeout);
+                }
                 libc::execvp(argp[0], argp.as_ptr());
             }
             libc::_exit(127);
@@ -155,15 +167,17 @@ pub fn fail_nth(a: &Args) -> Result<i32> {
 /// `mount SOURCE TARGET [OPTIONS]`: mount(2) of a famfs file system; prints
 /// `OK` or the errno name (exit 0 either way: the call was made). The same
 /// contract as tests/guest/famfs-sys's mount, without a Python start-up per
-/// attempt (the allocation sweeps make hundreds).
+/// attempt (the allocation sweeps make hundreds). SOURCE `-` passes no
+/// source (a NULL pointer), as famfs-sys does.
 pub fn mount(source: &str, target: &str, options: Option<&str>) -> Result<()> {
-    let src = CString::new(source)?;
+    let src = (source != "-").then(|| CString::new(source)).transpose()?;
     let tgt = CString::new(target)?;
     let opts = options.map(CString::new).transpose()?;
-    // SAFETY: mount(2) with NUL-terminated strings that live for the call.
+    // SAFETY: mount(2) with NUL-terminated strings that live for the call
+    // (or NULL for the source and the options, which mount(2) allows).
     let r = unsafe {
         libc::mount(
-            src.as_ptr(),
+            src.as_ref().map_or(core::ptr::null(), |s| s.as_ptr()),
             tgt.as_ptr(),
             c"famfs".as_ptr(),
             0,
