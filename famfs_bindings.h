@@ -8,6 +8,7 @@
 #include <linux/statfs.h>
 #include "famfs_glue.h"
 #include "uapi/famfs_ioctl.h"
+#include "uapi/famfs_kabi44.h"
 
 /*
  * Constants the C headers define as macros with casts or BIT(), which bindgen

@@ -26,6 +26,7 @@ mod inode;
 mod ioctl;
 mod iomap;
 mod mount;
+pub mod msg44;
 pub mod ranges;
 mod registry;
 #[allow(unsafe_code)]

@@ -123,3 +123,58 @@ mod tests {
         assert!(m.resolve(12345).is_none());
     }
 }
+
+/// The KABI 44 message decoder (`msg44.rs`) as compiled into the module: a
+/// message written byte by byte at the reference's offsets.
+#[kunit_tests(famfs_msg44)]
+mod msg44_tests {
+    use crate::fmap::*;
+    use crate::msg44::{decode, Header, MsgError, HEADER_SIZE};
+
+    const MIB2: u64 = 2 << 20;
+
+    /// One simple extent on device `dev`, file of 2 MiB, in 56 bytes.
+    fn message(dev: u32, fmap_size: u32) -> [u8; 56] {
+        let mut m = [0u8; 56];
+        m[2..4].copy_from_slice(&1u16.to_ne_bytes()); // fmap_version
+        m[8..12].copy_from_slice(&1u32.to_ne_bytes()); // nextents
+        m[12..16].copy_from_slice(&fmap_size.to_ne_bytes());
+        m[16..24].copy_from_slice(&MIB2.to_ne_bytes()); // file_size
+        m[32..36].copy_from_slice(&dev.to_ne_bytes());
+        m[40..48].copy_from_slice(&(4 * MIB2).to_ne_bytes()); // se_offset
+        m[48..56].copy_from_slice(&MIB2.to_ne_bytes()); // se_len
+        m
+    }
+
+    fn run(m: &[u8]) -> Result<Fmap, MsgError> {
+        let mut h = [0u8; HEADER_SIZE];
+        h.copy_from_slice(&m[..HEADER_SIZE]);
+        let hdr = Header::parse(&h)?;
+        decode(&hdr, m)
+    }
+
+    #[test]
+    fn a_simple_message_decodes() {
+        let f = run(&message(0, 56)).expect("accepted");
+        assert_eq!(
+            f,
+            Fmap::simple(FileType::Regular, MIB2, &[(4 * MIB2, MIB2)])
+        );
+        assert!(f.validate(&Limits::new(1 << 30)).is_ok());
+    }
+
+    #[test]
+    fn refusals_have_their_errno() {
+        assert_eq!(
+            run(&message(1, 56)),
+            Err(MsgError::Map(FmapError::BadDevIndex))
+        );
+        assert_eq!(run(&message(0, 31)).map_err(|e| e.errno()), Err(22));
+        assert_eq!(run(&message(0, (4 << 20) + 1)), Err(MsgError::TooBig));
+        assert_eq!(MsgError::TooBig.errno(), 27);
+        // Two extents announced, one inside fmap_size.
+        let mut m = message(0, 56);
+        m[8..12].copy_from_slice(&2u32.to_ne_bytes());
+        assert_eq!(run(&m).map_err(|e| e.errno()), Err(22));
+    }
+}

@@ -93,8 +93,14 @@ pub(crate) fn may_create_map(inode: &Inode<Famfs>) -> Result {
 
 /// Logs (rate-limited) why a map was refused and returns its errno.
 pub(crate) fn map_refused(inode: &Inode<Famfs>, e: FmapError) -> Error {
-    pr_err_limited!("map refused for inode {}: {}\n", inode.ino(), e.describe());
-    Error::from_errno(-e.errno())
+    refused(inode, e.describe(), e.errno())
+}
+
+/// Logs (rate-limited) why a map for `inode` was refused and gives the
+/// error for `errno` (positive): the one refusal line of every map ioctl.
+pub(crate) fn refused(inode: &Inode<Famfs>, why: &str, errno: i32) -> Error {
+    pr_err_limited!("map refused for inode {}: {}\n", inode.ino(), why);
+    Error::from_errno(-errno)
 }
 
 /// Validates `fmap` and gives it to the empty file `inode`: the one install

@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The famfs ioctls (KABI 43), issued on any open file or directory of a
-//! mount. See `uapi/famfs_ioctl.h` for the ABI and Documentation/famfs.rst
-//! for every rule and errno.
+//! The famfs ioctls, issued on any open file or directory of a mount: those
+//! of KABI 43 (`uapi/famfs_ioctl.h`), and beside them those of KABI 44
+//! (`uapi/famfs_kabi44.h`) that a one-device mount can serve: NOP and
+//! MAP_CREATE with its self-describing message (decoded by `msg44.rs`).
+//! The two sets share no command number, so the number alone says which
+//! ABI a caller speaks. See Documentation/famfs.rst for every rule and
+//! errno.
 //!
 //! The structures are those of the uapi header, as bindgen generated them:
 //! their sizes and field offsets are taken from the generated types (and
@@ -26,6 +30,7 @@ use crate::fmap::{
 };
 use crate::inode;
 use crate::mount::Famfs;
+use crate::msg44;
 use crate::vfs::file::File;
 
 /// The ioctl ABI version this module implements.
@@ -52,6 +57,65 @@ pub(crate) const FAMFSIOC_NOP: u32 = _IO(MAGIC, 0x53);
 pub(crate) const FAMFSIOC_MAP_CREATE_V2: u32 = _IOW::<IocFmap>(MAGIC, 0x54);
 /// Read a file's v2 map.
 pub(crate) const FAMFSIOC_MAP_GET_V2: u32 = _IOR::<IocGetFmap>(MAGIC, 0x55);
+
+type Ioc44Header = b::famfs_ioc_fmap_header;
+type Ioc44SimpleExt = b::famfs_ioc_simple_ext;
+type Ioc44Iext = b::famfs_ioc_iext;
+
+/// KABI 44: does nothing and succeeds.
+pub(crate) const FAMFS44_IOC_NOP: u32 = _IO(MAGIC, 0x50);
+/// KABI 44: give an empty file its map, as a message (the number encodes
+/// the header's size; the message is `fmap_size` bytes).
+pub(crate) const FAMFS44_IOC_MAP_CREATE: u32 = _IOW::<Ioc44Header>(MAGIC, 0x51);
+
+// The KABI 44 structures as bindgen made them from the header must have the
+// layout msg44.rs decodes (the reference's x86-64 layout).
+const _: () = {
+    use msg44::off as o;
+    assert!(size_of::<Ioc44Header>() == msg44::HEADER_SIZE);
+    assert!(offset_of!(Ioc44Header, file_type) == o::H_FILE_TYPE);
+    assert!(offset_of!(Ioc44Header, reserved) == o::H_RESERVED);
+    assert!(offset_of!(Ioc44Header, fmap_version) == o::H_VERSION);
+    assert!(offset_of!(Ioc44Header, ext_type) == o::H_EXT_TYPE);
+    assert!(offset_of!(Ioc44Header, nextents) == o::H_NEXTENTS);
+    assert!(offset_of!(Ioc44Header, fmap_size) == o::H_FMAP_SIZE);
+    assert!(offset_of!(Ioc44Header, file_size) == o::H_FILE_SIZE);
+    assert!(offset_of!(Ioc44Header, reserved1) == o::H_RESERVED1);
+    assert!(size_of::<Ioc44SimpleExt>() == msg44::SIMPLE_EXT_SIZE);
+    assert!(offset_of!(Ioc44SimpleExt, se_devindex) == o::SE_DEVINDEX);
+    assert!(offset_of!(Ioc44SimpleExt, reserved) == o::SE_RESERVED);
+    assert!(offset_of!(Ioc44SimpleExt, se_offset) == o::SE_OFFSET);
+    assert!(offset_of!(Ioc44SimpleExt, se_len) == o::SE_LEN);
+    assert!(size_of::<Ioc44Iext>() == msg44::IEXT_SIZE);
+    assert!(offset_of!(Ioc44Iext, ie_nstrips) == o::IE_NSTRIPS);
+    assert!(offset_of!(Ioc44Iext, ie_chunk_size) == o::IE_CHUNK_SIZE);
+    assert!(offset_of!(Ioc44Iext, ie_nbytes) == o::IE_NBYTES);
+    assert!(offset_of!(Ioc44Iext, reserved) == o::IE_RESERVED);
+    assert!(b::FAMFS44_FMAP_VERSION as u16 == msg44::FMAP_VERSION);
+    assert!(b::FAMFS44_FMAP_MSG_MAX == msg44::MSG_MAX);
+    assert!(b::FAMFS44_MAX_DAXDEVS == msg44::MAX_DAXDEVS);
+    assert!(b::FAMFS44_EXT_SIMPLE == msg44::EXT_SIMPLE);
+    assert!(b::FAMFS44_EXT_INTERLEAVE == msg44::EXT_INTERLEAVE);
+    // No KABI 44 number means anything in KABI 43.
+    let k44 = [FAMFS44_IOC_NOP, FAMFS44_IOC_MAP_CREATE];
+    let k43 = [
+        FAMFSIOC_MAP_CREATE,
+        FAMFSIOC_MAP_GET,
+        FAMFSIOC_MAP_GETEXT,
+        FAMFSIOC_NOP,
+        FAMFSIOC_MAP_CREATE_V2,
+        FAMFSIOC_MAP_GET_V2,
+    ];
+    let mut i = 0;
+    while i < k44.len() {
+        let mut j = 0;
+        while j < k43.len() {
+            assert!(k44[i] != k43[j]);
+            j += 1;
+        }
+        i += 1;
+    }
+};
 
 const SIMPLE_DAX_EXTENT: u32 = b::famfs_extent_type_SIMPLE_DAX_EXTENT;
 const INTERLEAVED_EXTENT: u32 = b::famfs_extent_type_INTERLEAVED_EXTENT;
@@ -287,6 +351,23 @@ fn read_v2(arg: usize) -> Result<Result<(Fmap, bool), FmapError>> {
     )))
 }
 
+/// Copies in and decodes a KABI 44 map message: the header, then as much of
+/// the message as a famfs map can use ([`msg44::Header::wanted`]).
+fn read_v44(arg: usize) -> Result<Result<Fmap, msg44::MsgError>> {
+    let h = Image::<{ msg44::HEADER_SIZE }>::read(arg)?;
+    let hdr = match msg44::Header::parse(&h.0) {
+        Ok(hdr) => hdr,
+        Err(e) => return Ok(Err(e)),
+    };
+    let want = hdr.wanted();
+    let mut msg = KVec::with_capacity(want, GFP_KERNEL)?;
+    msg.resize(want, 0, GFP_KERNEL)?;
+    UserSlice::new(UserPtr::from_addr(arg), want)
+        .reader()
+        .read_slice(&mut msg)?;
+    Ok(msg44::decode(&hdr, &msg))
+}
+
 /// Installs a decoded map (or reports why it was refused).
 fn map_create(file: &File<Famfs>, decoded: Result<(Fmap, bool), FmapError>) -> Result {
     let inode = file.inode();
@@ -375,6 +456,14 @@ pub(crate) fn ioctl(file: &File<Famfs>, cmd: u32, arg: usize) -> Result<isize> {
             inode::may_create_map(inode)?;
             let decoded = read_v2(arg)?;
             map_create(file, decoded)?;
+        }
+        FAMFS44_IOC_NOP => {}
+        FAMFS44_IOC_MAP_CREATE => {
+            inode::may_create_map(inode)?;
+            let fmap =
+                read_v44(arg)?.map_err(|e| inode::refused(inode, e.describe(), e.errno()))?;
+            // Every length of a KABI 44 map is aligned (as in v2).
+            inode::install_map(inode, fmap, false)?;
         }
         FAMFSIOC_MAP_GET | FAMFSIOC_MAP_GETEXT | FAMFSIOC_MAP_GET_V2 => {
             let (fmap, size) = inode::current_map(inode)?;

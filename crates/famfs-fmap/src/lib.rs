@@ -1,5 +1,6 @@
-//! The kernel module's extent-map logic (`fmap.rs` at the repository root)
-//! and the overlap rule of its range registry (`ranges.rs`),
+//! The kernel module's extent-map logic (`fmap.rs` at the repository root),
+//! its decoder of KABI 44 map messages (`msg44.rs`) and the overlap rule of
+//! its range registry (`ranges.rs`),
 //! compiled for the host. The module and this crate share the file itself, so
 //! what `cargo test` checks here is exactly what runs in the kernel.
 
@@ -11,5 +12,9 @@ mod fmap;
 /// The overlap rule of the module's range registry (`ranges.rs`).
 #[path = "../../../ranges.rs"]
 pub mod ranges;
+
+/// The KABI 44 map message (`msg44.rs`).
+#[path = "../../../msg44.rs"]
+pub mod msg44;
 
 pub use fmap::*;

@@ -19,6 +19,7 @@ use famfs_util::{errno_name, parse_size};
 mod failnth;
 mod fuzz;
 mod fuzz_mount;
+mod k44;
 mod race;
 mod stress;
 
@@ -84,6 +85,18 @@ enum Cmd {
         /// result of the last one is reported. For log-flooding tests.
         #[arg(long, default_value_t = 1)]
         repeat: u64,
+        /// Use KABI 44's FAMFS44_IOC_MAP_CREATE (a map message).
+        #[arg(long, conflicts_with = "v1")]
+        kabi44: bool,
+        /// KABI 44: this fmap_version instead of 1 (bad-input tests).
+        #[arg(long, requires = "kabi44")]
+        msg_version: Option<u16>,
+        /// KABI 44: this fmap_size instead of the message's length.
+        #[arg(long, requires = "kabi44")]
+        msg_size: Option<u32>,
+        /// KABI 44: a non-zero reserved field in the header.
+        #[arg(long, requires = "kabi44")]
+        msg_reserved: bool,
     },
     /// Print FILE's map (v1 and v2 views).
     Get {
@@ -109,7 +122,12 @@ enum Cmd {
         private: bool,
     },
     /// Issue FAMFSIOC_NOP on FILE.
-    Nop { file: String },
+    Nop {
+        file: String,
+        /// KABI 44's FAMFS44_IOC_NOP instead of KABI 43's.
+        #[arg(long)]
+        kabi44: bool,
+    },
     /// Run a command with the N-th kernel allocation of its task failing.
     FailNth(failnth::Args),
     /// mount(2) a famfs file system; print OK or the errno name.
@@ -289,6 +307,37 @@ fn create(
     ))
 }
 
+/// FAMFS44_IOC_MAP_CREATE with the message `m` (or a bad pointer).
+fn create44(
+    file: &str,
+    m: &[u8],
+    bad_pointer: bool,
+    creat: Option<u32>,
+) -> Result<Result<(), OpError>> {
+    use famfs_abi::kabi44::FAMFS44_IOC_MAP_CREATE;
+    let f = match creat {
+        Some(mode) => OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .open(file),
+        None => OpenOptions::new().read(true).open(file),
+    }
+    .with_context(|| format!("open {file}"))?;
+    let arg: *const u8 = if bad_pointer {
+        BAD_PTR as *const u8
+    } else {
+        m.as_ptr()
+    };
+    Ok(ioctl(
+        &f,
+        FAMFS44_IOC_MAP_CREATE,
+        arg.cast_mut(),
+        "MAP_CREATE44",
+    ))
+}
+
 fn get(file: &str, v1_only: bool) -> Result<Result<(), OpError>> {
     let f = File::open(file).with_context(|| format!("open {file}"))?;
     let mut m = FamfsIocMap::default();
@@ -439,6 +488,10 @@ fn run(cli: Cli) -> Result<Result<(), OpError>> {
             bad_pointer,
             creat,
             repeat,
+            kabi44,
+            msg_version,
+            msg_size,
+            msg_reserved,
         } => {
             let ftype = raw_type.unwrap_or(match kind {
                 Kind::Reg => FAMFS_REG,
@@ -447,6 +500,18 @@ fn run(cli: Cli) -> Result<Result<(), OpError>> {
             });
             if extents.is_empty() && ies.is_empty() && raw_count.is_none() {
                 bail!("give --extent or --interleave");
+            }
+            if kabi44 {
+                let knobs = k44::Knobs {
+                    version: msg_version,
+                    size: msg_size,
+                    count: raw_count.map(|c| c as u32),
+                    reserved: msg_reserved,
+                };
+                let dev = u32::try_from(devindex).context("--devindex for KABI 44 is 32 bits")?;
+                let ftype = u8::try_from(ftype).context("a KABI 44 file type is 8 bits")?;
+                let m = k44::message(ftype, size, &extents, &ies, dev, knobs)?;
+                return create44(&file, &m, bad_pointer, creat);
             }
             create(
                 &file,
@@ -470,8 +535,17 @@ fn run(cli: Cli) -> Result<Result<(), OpError>> {
             misaligned,
             private,
         } => touch(&file, step, write, misaligned, private),
-        Cmd::Nop { file } => {
+        Cmd::Nop { file, kabi44 } => {
             let f = File::open(&file).with_context(|| format!("open {file}"))?;
+            if kabi44 {
+                use famfs_abi::kabi44::FAMFS44_IOC_NOP;
+                return Ok(ioctl(
+                    &f,
+                    FAMFS44_IOC_NOP,
+                    core::ptr::null_mut::<u8>(),
+                    "NOP44",
+                ));
+            }
             Ok(ioctl(&f, FAMFSIOC_NOP, core::ptr::null_mut::<u8>(), "NOP"))
         }
         Cmd::FailNth(_) => unreachable!("handled in main"),

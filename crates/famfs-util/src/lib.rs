@@ -57,6 +57,7 @@ pub fn errno_str(errno: i32) -> &'static str {
         libc::ENODATA => "ENODATA",
         libc::EOPNOTSUPP => "EOPNOTSUPP",
         libc::EBADF => "EBADF",
+        libc::EFBIG => "EFBIG",
         _ => "E?",
     }
 }
@@ -103,6 +104,7 @@ mod tests {
     fn errno_names() {
         assert_eq!(errno_str(22), "EINVAL");
         assert_eq!(errno_str(7), "E2BIG");
+        assert_eq!(errno_str(27), "EFBIG");
         assert_eq!(errno_str(61), "ENODATA");
         assert_eq!(errno_str(12), "ENOMEM");
         assert_eq!(errno_str(0), "E?");
