@@ -798,7 +798,8 @@ pub(crate) fn fuzz_maps(a: &FuzzArgs) -> Result<Result<(), OpError>> {
             continue;
         }
         if op < 10 {
-            // An unknown command of famfs's ioctl type: ENOTTY.
+            // An unknown command of famfs's ioctl type: ENOTTY. Known: the
+            // KABI 43 commands and the KABI 44 ones the module serves.
             let known = [
                 FAMFSIOC_MAP_CREATE,
                 FAMFSIOC_MAP_GET,
@@ -806,8 +807,10 @@ pub(crate) fn fuzz_maps(a: &FuzzArgs) -> Result<Result<(), OpError>> {
                 FAMFSIOC_NOP,
                 FAMFSIOC_MAP_CREATE_V2,
                 FAMFSIOC_MAP_GET_V2,
+                famfs_abi::kabi44::FAMFS44_IOC_NOP,
+                famfs_abi::kabi44::FAMFS44_IOC_MAP_CREATE,
             ];
-            let base = known[rng.below(6) as usize];
+            let base = known[rng.below(known.len() as u64) as usize];
             let cmd = match rng.below(3) {
                 // Another size.
                 0 => (base & !(0x3fff << 16)) | (((rng.below(0x3fff) + 1) as u32) << 16),
