@@ -210,16 +210,7 @@ fn create(
     creat: Option<u32>,
     repeat: u64,
 ) -> Result<Result<(), OpError>> {
-    let f = match creat {
-        Some(mode) => OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .mode(mode)
-            .open(file),
-        None => OpenOptions::new().read(true).open(file),
-    }
-    .with_context(|| format!("open {file}"))?;
+    let f = open_target(file, creat)?;
     let issue = |cmd: u32, arg: *mut core::ffi::c_void, what: &str| {
         let mut res = ioctl(&f, cmd, arg, what);
         for _ in 1..repeat {
@@ -307,15 +298,10 @@ fn create(
     ))
 }
 
-/// FAMFS44_IOC_MAP_CREATE with the message `m` (or a bad pointer).
-fn create44(
-    file: &str,
-    m: &[u8],
-    bad_pointer: bool,
-    creat: Option<u32>,
-) -> Result<Result<(), OpError>> {
-    use famfs_abi::kabi44::FAMFS44_IOC_MAP_CREATE;
-    let f = match creat {
+/// The file a map is made for: opened read-only, or created with
+/// open(O_RDWR|O_CREAT|O_EXCL, MODE) as the public famfs tools do.
+fn open_target(file: &str, creat: Option<u32>) -> Result<File> {
+    match creat {
         Some(mode) => OpenOptions::new()
             .read(true)
             .write(true)
@@ -324,7 +310,18 @@ fn create44(
             .open(file),
         None => OpenOptions::new().read(true).open(file),
     }
-    .with_context(|| format!("open {file}"))?;
+    .with_context(|| format!("open {file}"))
+}
+
+/// FAMFS44_IOC_MAP_CREATE with the message `m` (or a bad pointer).
+fn create44(
+    file: &str,
+    m: &[u8],
+    bad_pointer: bool,
+    creat: Option<u32>,
+) -> Result<Result<(), OpError>> {
+    use famfs_abi::kabi44::FAMFS44_IOC_MAP_CREATE;
+    let f = open_target(file, creat)?;
     let arg: *const u8 = if bad_pointer {
         BAD_PTR as *const u8
     } else {
