@@ -441,6 +441,8 @@ static const char *const famfs_glue_stat_names[FAMFS_GLUE_NR_STATS] = {
 	[FAMFS_GLUE_STAT_DEV_SIZE] = "device_size",
 	[FAMFS_GLUE_STAT_MAPPED] = "mapped_bytes",
 	[FAMFS_GLUE_STAT_FAILED] = "failed",
+	[FAMFS_GLUE_STAT_DEVICES] = "devices",
+	[FAMFS_GLUE_STAT_FAILED_DEVICES] = "failed_devices",
 };
 
 static ssize_t famfs_glue_stat_show(struct kobject *kobj, struct attribute *attr,
@@ -449,9 +451,14 @@ static ssize_t famfs_glue_stat_show(struct kobject *kobj, struct attribute *attr
 	struct famfs_glue_stats *st = container_of(kobj, struct famfs_glue_stats, kobj);
 	int i;
 
-	for (i = 0; i < FAMFS_GLUE_NR_STATS; i++)
-		if (!strcmp(attr->name, famfs_glue_stat_names[i]))
-			return sysfs_emit(buf, "%llu\n", READ_ONCE(*st->counters[i]));
+	for (i = 0; i < FAMFS_GLUE_NR_STATS; i++) {
+		if (strcmp(attr->name, famfs_glue_stat_names[i]))
+			continue;
+		/* the device sets are bit sets of device indices */
+		if (i == FAMFS_GLUE_STAT_DEVICES || i == FAMFS_GLUE_STAT_FAILED_DEVICES)
+			return sysfs_emit(buf, "0x%llx\n", READ_ONCE(*st->counters[i]));
+		return sysfs_emit(buf, "%llu\n", READ_ONCE(*st->counters[i]));
+	}
 	return -EINVAL;
 }
 
@@ -465,12 +472,15 @@ static struct attribute famfs_glue_stat_attrs[FAMFS_GLUE_NR_STATS] = {
 	{ .name = "device_size", .mode = 0444 },
 	{ .name = "mapped_bytes", .mode = 0444 },
 	{ .name = "failed", .mode = 0444 },
+	{ .name = "devices", .mode = 0444 },
+	{ .name = "failed_devices", .mode = 0444 },
 };
 
 static struct attribute *famfs_glue_stat_attrs_attrs[] = {
 	&famfs_glue_stat_attrs[0], &famfs_glue_stat_attrs[1],
 	&famfs_glue_stat_attrs[2], &famfs_glue_stat_attrs[3],
-	&famfs_glue_stat_attrs[4], NULL,
+	&famfs_glue_stat_attrs[4], &famfs_glue_stat_attrs[5],
+	&famfs_glue_stat_attrs[6], NULL,
 };
 ATTRIBUTE_GROUPS(famfs_glue_stat_attrs);
 

@@ -105,6 +105,8 @@ enum famfs_glue_stat {
 	FAMFS_GLUE_STAT_DEV_SIZE,
 	FAMFS_GLUE_STAT_MAPPED,
 	FAMFS_GLUE_STAT_FAILED,
+	FAMFS_GLUE_STAT_DEVICES,	/* bit set of open device indices (hex) */
+	FAMFS_GLUE_STAT_FAILED_DEVICES,	/* bit set of failed devices (hex) */
 	FAMFS_GLUE_NR_STATS,
 };
 struct famfs_glue_stats;

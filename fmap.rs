@@ -36,13 +36,23 @@ pub const MAX_INTERLEAVED_EXTENTS: usize = 4;
 pub const MAX_STRIPS: usize = 16;
 /// Most device ranges one map can use.
 pub const MAX_RANGES: usize = MAX_INTERLEAVED_EXTENTS * MAX_STRIPS;
+/// Most memory devices of one mount (the KABI 44 device table). Device 0 is
+/// the mount's source; the others are added while mounted.
+pub const MAX_DEVICES: usize = 64;
+/// Device offsets are below 2^58 (256 PiB), so that a device index and an
+/// offset fit one `u64` key ([`Extent::key`]); a larger device is used up to
+/// that size.
+pub const DEV_SHIFT: u32 = 58;
 
 const EINVAL: i32 = 22;
 const E2BIG: i32 = 7;
+const ENODEV: i32 = 19;
 
-/// A contiguous range of the device, in bytes.
+/// A contiguous range of one of the mount's devices, in bytes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Extent {
+    /// The device's index in the mount's device table (0: the source).
+    pub dev: u32,
     /// Byte offset on the device.
     pub offset: u64,
     /// Length in bytes.
@@ -50,18 +60,40 @@ pub struct Extent {
 }
 
 impl Extent {
+    /// A range of device 0.
+    pub const fn new(offset: u64, len: u64) -> Extent {
+        Extent::on(0, offset, len)
+    }
+
+    /// A range of device `dev`.
+    pub const fn on(dev: u32, offset: u64, len: u64) -> Extent {
+        Extent { dev, offset, len }
+    }
+
     /// The first byte after the extent, if it does not overflow.
     pub const fn end(&self) -> Option<u64> {
         self.offset.checked_add(self.len)
     }
 
-    /// Whether two (valid, non-overflowing) ranges share a byte.
+    /// Whether two (valid, non-overflowing) ranges share a byte: ranges of
+    /// different devices never do.
     pub const fn overlaps(&self, other: &Extent) -> bool {
+        if self.dev != other.dev {
+            return false;
+        }
         match (self.end(), other.end()) {
             (Some(a_end), Some(b_end)) => self.offset < b_end && other.offset < a_end,
             // An overflowing range reaches the end of the address space.
             _ => true,
         }
+    }
+
+    /// The range's first byte in one address space of all devices: the
+    /// device index above [`DEV_SHIFT`], the offset below it. Ordered by
+    /// device, then offset; a validated range's key plus its length stays
+    /// within its device's part of that space.
+    pub const fn key(&self) -> u64 {
+        ((self.dev as u64) << DEV_SHIFT) | self.offset
     }
 }
 
@@ -70,7 +102,7 @@ impl Extent {
 pub enum FileType {
     /// An ordinary data file.
     Regular,
-    /// The superblock file: the only one that may map device offset 0.
+    /// The superblock file: the only one that may map offset 0 of device 0.
     Superblock,
     /// The metadata log file.
     Log,
@@ -172,8 +204,13 @@ pub enum FmapError {
     BadChunkSize,
     /// A strip shorter than the chunks dealt to it.
     StripTooShort,
-    /// A device index other than 0 (one device per mount).
+    /// A KABI 43 map with a device index other than 0 (that interface
+    /// knows one device).
     BadDevIndex,
+    /// A device index beyond the device table ([`MAX_DEVICES`]).
+    DevIndexRange,
+    /// A device index at which the mount has no device open.
+    NoDevice,
     /// An unknown file type.
     BadFileType,
     /// An unknown extent type.
@@ -185,6 +222,7 @@ impl FmapError {
     pub const fn errno(self) -> i32 {
         match self {
             FmapError::TooManyExtents | FmapError::TooManyStrips => E2BIG,
+            FmapError::NoDevice => ENODEV,
             _ => EINVAL,
         }
     }
@@ -205,6 +243,8 @@ impl FmapError {
             FmapError::BadChunkSize => "chunk size not a non-zero multiple of the allocation unit",
             FmapError::StripTooShort => "strip too short for its chunks",
             FmapError::BadDevIndex => "device index must be 0",
+            FmapError::DevIndexRange => "device index beyond the device table (64 entries)",
+            FmapError::NoDevice => "no device is open at that index",
             FmapError::BadFileType => "unknown file type",
             FmapError::BadExtentType => "unknown extent type",
         }
@@ -214,6 +254,8 @@ impl FmapError {
 /// Where a file offset lives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Mapping {
+    /// The device (index in the mount's device table).
+    pub dev: u32,
     /// Device offset of the file offset.
     pub dev_offset: u64,
     /// Bytes that are contiguous on the device from there (to the end of the
@@ -224,8 +266,9 @@ pub struct Mapping {
 /// Device-wide limits a map is validated against.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
-    /// Size of the device in bytes.
-    pub dev_size: u64,
+    /// Size in bytes of each device of the mount, by index; 0 where no
+    /// device is open.
+    pub dev_sizes: [u64; MAX_DEVICES],
     /// The v1 map ABI lets the last extent's length be unaligned.
     pub unaligned_last_len: bool,
     /// The mount's allocation unit: [`FAMFS_ALIGN`] (the default) or
@@ -238,11 +281,30 @@ impl Limits {
     /// Limits of a device of `dev_size` bytes with the default 2 MiB unit,
     /// every length aligned (the v2 ABI).
     pub const fn new(dev_size: u64) -> Limits {
+        let mut dev_sizes = [0; MAX_DEVICES];
+        dev_sizes[0] = dev_size;
         Limits {
-            dev_size,
+            dev_sizes,
             unaligned_last_len: false,
             unit: FAMFS_ALIGN,
         }
+    }
+
+    /// The usable size of device `dev` ([`DEV_SHIFT`] at most), or why a
+    /// map cannot use it.
+    const fn dev_size(&self, dev: u32) -> Result<u64, FmapError> {
+        if dev as usize >= MAX_DEVICES {
+            return Err(FmapError::DevIndexRange);
+        }
+        let size = self.dev_sizes[dev as usize];
+        if size == 0 {
+            return Err(FmapError::NoDevice);
+        }
+        Ok(if size > 1 << DEV_SHIFT {
+            1 << DEV_SHIFT
+        } else {
+            size
+        })
     }
 
     /// Whether `v` is a multiple of the unit (an invalid unit of 0 or one
@@ -259,17 +321,20 @@ fn check_range(
     limits: &Limits,
     len_may_be_unaligned: bool,
 ) -> Result<(), FmapError> {
+    let dev_size = limits.dev_size(e.dev)?;
     if e.len == 0 {
         return Err(FmapError::ZeroLength);
     }
     if !limits.aligned(e.offset) || (!len_may_be_unaligned && !limits.aligned(e.len)) {
         return Err(FmapError::Misaligned);
     }
-    if e.offset == 0 && file_type != FileType::Superblock {
+    // Offset 0 of device 0 holds the superblock; another device's offset 0
+    // is memory like any other.
+    if e.dev == 0 && e.offset == 0 && file_type != FileType::Superblock {
         return Err(FmapError::OffsetZero);
     }
     let end = e.end().ok_or(FmapError::Overflow)?;
-    if end > limits.dev_size {
+    if end > dev_size {
         return Err(FmapError::BeyondDevice);
     }
     Ok(())
@@ -303,10 +368,7 @@ impl Fmap {
     pub fn simple(file_type: FileType, file_size: u64, extents: &[(u64, u64)]) -> Fmap {
         let mut kept = [Extent::default(); MAX_SIMPLE_EXTENTS];
         for (k, (offset, len)) in kept.iter_mut().zip(extents) {
-            *k = Extent {
-                offset: *offset,
-                len: *len,
-            };
+            *k = Extent::new(*offset, *len);
         }
         Fmap {
             file_type,
@@ -332,6 +394,18 @@ impl Fmap {
         }
     }
 
+    /// The devices the map uses, as a bit set of device indices (indices
+    /// beyond [`MAX_DEVICES`], which validation refuses, are left out).
+    pub fn devices(&self) -> u64 {
+        let mut set: u64 = 0;
+        self.for_each_range(|e| {
+            if (e.dev as usize) < MAX_DEVICES {
+                set |= 1 << e.dev;
+            }
+        });
+        set
+    }
+
     /// Total device bytes the map uses (saturating).
     pub fn mapped_bytes(&self) -> u64 {
         let mut total: u64 = 0;
@@ -340,7 +414,8 @@ impl Fmap {
     }
 
     /// Calls `f(file_offset, len)` for every part of the file stored in the
-    /// device range `dev` (the reverse of [`Fmap::resolve`]), in no
+    /// device range `dev` (of device `dev.dev`; the reverse of
+    /// [`Fmap::resolve`]), in no
     /// particular order. Used to find what a memory failure hit. The work is
     /// proportional to the number of chunks the range touches, so call it on
     /// validated maps only (whose ranges lie inside the device).
@@ -353,7 +428,7 @@ impl Fmap {
                     let end = e.offset.saturating_add(e.len);
                     let lo = e.offset.max(dev.offset);
                     let hi = end.min(dev_end);
-                    if lo < hi {
+                    if lo < hi && e.dev == dev.dev {
                         f(base.saturating_add(lo - e.offset), hi - lo);
                     }
                     base = base.saturating_add(e.len);
@@ -369,7 +444,7 @@ impl Fmap {
                         let end = strip.offset.saturating_add(strip.len);
                         let lo = strip.offset.max(dev.offset);
                         let hi = end.min(dev_end);
-                        if lo >= hi {
+                        if lo >= hi || strip.dev != dev.dev {
                             continue;
                         }
                         // Chunks of this strip that the failed range touches.
@@ -409,11 +484,12 @@ impl Fmap {
     /// strips; no zero lengths; every offset and length a multiple of the
     /// allocation unit (`limits.unit`: 2 MiB, or 4 KiB) (except
     /// the last simple extent's length if `limits.unaligned_last_len`, and the
-    /// file bytes of the last interleaved extent); device
-    /// offset 0 only in the superblock file; every range inside the device;
+    /// file bytes of the last interleaved extent); every range on a device
+    /// the mount has open (index below [`MAX_DEVICES`]) and inside it;
+    /// offset 0 of device 0 only in the superblock file;
     /// chunk sizes non-zero multiples of the unit; every strip long enough for
-    /// the chunks dealt to it; no two ranges overlapping; the extents covering
-    /// the file size; no arithmetic overflow anywhere.
+    /// the chunks dealt to it; no two ranges of one device overlapping; the
+    /// extents covering the file size; no arithmetic overflow anywhere.
     pub fn validate(&self, limits: &Limits) -> Result<(), FmapError> {
         let covered = match &self.layout {
             Layout::Simple { count, extents } => {
@@ -509,6 +585,7 @@ impl Fmap {
                         // it never ends before the position DAX asks next.
                         let len = e.len.checked_next_multiple_of(PAGE)? - rel;
                         return Some(Mapping {
+                            dev: e.dev,
                             dev_offset: e.offset.checked_add(rel)?,
                             len,
                         });
@@ -546,6 +623,7 @@ impl Fmap {
                             len = len.min(end - pos);
                         }
                         return Some(Mapping {
+                            dev: strip.dev,
                             dev_offset: strip.offset.checked_add(strip_off)?,
                             len,
                         });

@@ -72,14 +72,8 @@ mod tests {
     #[test]
     fn interleave_deals_chunks_round_robin() {
         let mut strips = [Extent::default(); MAX_STRIPS];
-        strips[0] = Extent {
-            offset: 10 * MIB2,
-            len: 4 * MIB2,
-        };
-        strips[1] = Extent {
-            offset: 20 * MIB2,
-            len: 4 * MIB2,
-        };
+        strips[0] = Extent::new(10 * MIB2, 4 * MIB2);
+        strips[1] = Extent::new(20 * MIB2, 4 * MIB2);
         let mut extents = [Interleave::default(); MAX_INTERLEAVED_EXTENTS];
         extents[0] = Interleave {
             chunk_size: MIB2,
@@ -113,10 +107,7 @@ mod tests {
                 chunk_size: 0,
                 nbytes: u64::MAX,
                 nstrips: 99,
-                strips: [Extent {
-                    offset: u64::MAX,
-                    len: u64::MAX,
-                }; MAX_STRIPS],
+                strips: [Extent::new(u64::MAX, u64::MAX); MAX_STRIPS],
             }; MAX_INTERLEAVED_EXTENTS],
         };
         assert!(m.validate(&LIM).is_err());
@@ -166,9 +157,16 @@ mod msg44_tests {
     #[test]
     fn refusals_have_their_errno() {
         assert_eq!(
-            run(&message(1, 56)),
-            Err(MsgError::Map(FmapError::BadDevIndex))
+            run(&message(64, 56)),
+            Err(MsgError::Map(FmapError::DevIndexRange))
         );
+        // Device 1 decodes; the map rule wants it open (ENODEV).
+        let f = run(&message(1, 56)).expect("decodes");
+        let mut limits = Limits::new(1 << 30);
+        assert_eq!(f.validate(&limits), Err(FmapError::NoDevice));
+        assert_eq!(FmapError::NoDevice.errno(), 19);
+        limits.dev_sizes[1] = 1 << 30;
+        assert!(f.validate(&limits).is_ok());
         assert_eq!(run(&message(0, 31)).map_err(|e| e.errno()), Err(22));
         assert_eq!(run(&message(0, (4 << 20) + 1)), Err(MsgError::TooBig));
         assert_eq!(MsgError::TooBig.errno(), 27);

@@ -18,7 +18,7 @@
 use kernel::prelude::*;
 use kernel::sync::atomic::{Acquire, Atomic, Relaxed};
 
-use crate::fmap::{Fmap, FmapError, Limits};
+use crate::fmap::{Fmap, FmapError, MAX_DEVICES};
 use crate::mount::{Famfs, FsInfo};
 use crate::registry::ClaimError;
 use crate::vfs::fs::Counter;
@@ -33,6 +33,8 @@ pub(crate) struct FileMeta {
     invalid: Atomic<bool>,
     /// The file's id in the mount's registry.
     id: u64,
+    /// The devices the map uses (a bit set of device indices).
+    devices: u64,
 }
 
 /// `create`: a new, empty regular file.
@@ -59,18 +61,29 @@ fn info(inode: &Inode<Famfs>) -> &FsInfo {
 }
 
 /// The map of a file that can serve data now, or why not, as an errno: no
-/// map (`ENODATA`), size changed (`ENXIO`), memory failure on the mount
-/// (`EIO`). The one check every read, write, mmap, fault and iomap lookup
-/// makes.
+/// map (`ENODATA`), size changed (`ENXIO`), memory failure on the mount or
+/// on a device the file uses (`EIO`). The one check every read, write,
+/// mmap, fault and iomap lookup makes.
 pub(crate) fn usable_meta(inode: &Inode<Famfs>) -> Result<&FileMeta> {
-    if info(inode).has_failed() {
+    let info = info(inode);
+    if info.has_failed() {
         return Err(EIO);
     }
     let m = inode.data().ok_or(ENODATA)?;
     if m.invalid.load(Acquire) {
         return Err(ENXIO);
     }
+    if m.devices & info.failed_devices() != 0 {
+        return Err(EIO);
+    }
     Ok(m)
+}
+
+impl FileMeta {
+    /// Whether the file has memory on device `dev`.
+    pub(crate) fn uses_device(&self, dev: u32) -> bool {
+        (dev as usize) < MAX_DEVICES && self.devices & (1u64 << dev) != 0
+    }
 }
 
 /// Who and what may create a map: a privileged caller, on a regular file of
@@ -107,18 +120,23 @@ pub(crate) fn refused(inode: &Inode<Famfs>, why: &str, errno: i32) -> Error {
 /// path of every map ioctl.
 pub(crate) fn install_map(inode: &Inode<Famfs>, fmap: Fmap, unaligned_last_len: bool) -> Result {
     let info = info(inode);
-    let limits = Limits {
-        dev_size: info.dev_size(),
-        unaligned_last_len,
-        unit: info.alloc_unit(),
-    };
+    let limits = info.limits(unaligned_last_len);
     fmap.validate(&limits).map_err(|e| map_refused(inode, e))?;
+    // A device that failed serves no new file either.
+    if fmap.devices() & info.failed_devices() != 0 {
+        return Err(refused(
+            inode,
+            "a device of the map has failed",
+            -EIO.to_errno(),
+        ));
+    }
     let file_size = i64::try_from(fmap.file_size).map_err(|_| EINVAL)?;
     let meta = KBox::new(
         FileMeta {
             fmap,
             invalid: Atomic::new(false),
             id: info.new_file_id(),
+            devices: fmap.devices(),
         },
         GFP_KERNEL,
     )?;

@@ -31,6 +31,7 @@ use crate::fmap::{
 use crate::inode;
 use crate::mount::Famfs;
 use crate::msg44;
+use crate::vfs;
 use crate::vfs::file::File;
 
 /// The ioctl ABI version this module implements.
@@ -61,12 +62,15 @@ pub(crate) const FAMFSIOC_MAP_GET_V2: u32 = _IOR::<IocGetFmap>(MAGIC, 0x55);
 type Ioc44Header = b::famfs_ioc_fmap_header;
 type Ioc44SimpleExt = b::famfs_ioc_simple_ext;
 type Ioc44Iext = b::famfs_ioc_iext;
+type Ioc44Daxdev = b::famfs_ioc_daxdev;
 
 /// KABI 44: does nothing and succeeds.
 pub(crate) const FAMFS44_IOC_NOP: u32 = _IO(MAGIC, 0x50);
 /// KABI 44: give an empty file its map, as a message (the number encodes
 /// the header's size; the message is `fmap_size` bytes).
 pub(crate) const FAMFS44_IOC_MAP_CREATE: u32 = _IOW::<Ioc44Header>(MAGIC, 0x51);
+/// KABI 44: open a dax device as an entry of the mount's device table.
+pub(crate) const FAMFS44_IOC_DAXDEV_OPEN: u32 = _IOW::<Ioc44Daxdev>(MAGIC, 0x52);
 
 // The KABI 44 structures as bindgen made them from the header must have the
 // layout msg44.rs decodes (the reference's x86-64 layout).
@@ -91,13 +95,22 @@ const _: () = {
     assert!(offset_of!(Ioc44Iext, ie_chunk_size) == o::IE_CHUNK_SIZE);
     assert!(offset_of!(Ioc44Iext, ie_nbytes) == o::IE_NBYTES);
     assert!(offset_of!(Ioc44Iext, reserved) == o::IE_RESERVED);
+    assert!(size_of::<Ioc44Daxdev>() == 24);
+    assert!(offset_of!(Ioc44Daxdev, daxdev_index) == DD_INDEX);
+    assert!(offset_of!(Ioc44Daxdev, daxdev_path) == DD_PATH);
+    assert!(offset_of!(Ioc44Daxdev, daxdev_path_len) == DD_PATH_LEN);
+    assert!(offset_of!(Ioc44Daxdev, flags) == DD_FLAGS);
     assert!(b::FAMFS44_FMAP_VERSION as u16 == msg44::FMAP_VERSION);
     assert!(b::FAMFS44_FMAP_MSG_MAX == msg44::MSG_MAX);
     assert!(b::FAMFS44_MAX_DAXDEVS == msg44::MAX_DAXDEVS);
     assert!(b::FAMFS44_EXT_SIMPLE == msg44::EXT_SIMPLE);
     assert!(b::FAMFS44_EXT_INTERLEAVE == msg44::EXT_INTERLEAVE);
     // No KABI 44 number means anything in KABI 43.
-    let k44 = [FAMFS44_IOC_NOP, FAMFS44_IOC_MAP_CREATE];
+    let k44 = [
+        FAMFS44_IOC_NOP,
+        FAMFS44_IOC_MAP_CREATE,
+        FAMFS44_IOC_DAXDEV_OPEN,
+    ];
     let k43 = [
         FAMFSIOC_MAP_CREATE,
         FAMFSIOC_MAP_GET,
@@ -253,10 +266,7 @@ fn read_simple<const M: usize>(addr: u64, n: usize) -> Result<Result<[Extent; M]
         if img.u64_at(off::SE_DEVINDEX) != 0 {
             return Ok(Err(FmapError::BadDevIndex));
         }
-        *dst = Extent {
-            offset: img.u64_at(off::SE_OFFSET),
-            len: img.u64_at(off::SE_LEN),
-        };
+        *dst = Extent::new(img.u64_at(off::SE_OFFSET), img.u64_at(off::SE_LEN));
     }
     Ok(Ok(out))
 }
@@ -276,10 +286,7 @@ fn decode_v1(m: &MapImage) -> Result<(Fmap, bool), FmapError> {
     let mut extents = [Extent::default(); MAX_SIMPLE_EXTENTS];
     for (i, dst) in extents.iter_mut().enumerate().take(count) {
         let e = off::MAP_EXTENTS + i * size_of::<IocExtent>();
-        *dst = Extent {
-            offset: m.u64_at(e + off::EXT_OFFSET),
-            len: m.u64_at(e + off::EXT_LEN),
-        };
+        *dst = Extent::new(m.u64_at(e + off::EXT_OFFSET), m.u64_at(e + off::EXT_LEN));
     }
     let fmap = Fmap {
         file_type,
@@ -368,6 +375,55 @@ fn read_v44(arg: usize) -> Result<Result<Fmap, msg44::MsgError>> {
     Ok(msg44::decode(&hdr, &msg))
 }
 
+/// Offsets in `struct famfs_ioc_daxdev` (the reference's x86-64 layout).
+const DD_INDEX: usize = 0;
+const DD_PATH: usize = 8;
+const DD_PATH_LEN: usize = 16;
+const DD_FLAGS: usize = 20;
+/// The longest path `DAXDEV_OPEN` takes (`PATH_MAX`, NUL included).
+const PATH_MAX: u32 = 4096;
+
+/// KABI 44 `DAXDEV_OPEN`: checks the caller and the request, copies in the
+/// path, and hands over to `dax::add_device`.
+fn daxdev_open(file: &File<Famfs>, arg: usize) -> Result {
+    let inode = file.inode();
+    if !vfs::capable_sys_rawio() {
+        return Err(EPERM);
+    }
+    let req = Image::<{ size_of::<Ioc44Daxdev>() }>::read(arg)?;
+    let index = req.u64_at(DD_INDEX);
+    if req.u32_at(DD_FLAGS) != 0 {
+        return Err(inode::refused(inode, "DAXDEV_OPEN: flags must be 0", 22));
+    }
+    let len = req.u32_at(DD_PATH_LEN);
+    if len == 0 || len >= PATH_MAX {
+        return Err(inode::refused(
+            inode,
+            "DAXDEV_OPEN: path length must be 1 to 4095 bytes",
+            22,
+        ));
+    }
+    // The path need not end in NUL; one inside it ends it early, which
+    // would open another path than the one given: refused.
+    let mut path = KVec::with_capacity(len as usize + 1, GFP_KERNEL)?;
+    UserSlice::new(
+        UserPtr::from_addr(req.u64_at(DD_PATH) as usize),
+        len as usize,
+    )
+    .reader()
+    .read_all(&mut path, GFP_KERNEL)?;
+    if path.contains(&0) {
+        return Err(inode::refused(
+            inode,
+            "DAXDEV_OPEN: NUL inside the path",
+            22,
+        ));
+    }
+    path.push(0, GFP_KERNEL)?;
+    let path = CStr::from_bytes_with_nul(&path).map_err(|_| EINVAL)?;
+    crate::dax::add_device(inode.super_block(), index, path)
+}
+
 /// Installs a decoded map (or reports why it was refused).
 fn map_create(file: &File<Famfs>, decoded: Result<(Fmap, bool), FmapError>) -> Result {
     let inode = file.inode();
@@ -403,7 +459,7 @@ fn encode_v1(fmap: &Fmap, size: u64) -> MapImage {
 
 /// Writes simple extent `e` (device 0) at byte `at` of `img`.
 fn put_simple<const N: usize>(img: &mut Image<N>, at: usize, e: &Extent) {
-    img.set_u64(at + off::SE_DEVINDEX, 0);
+    img.set_u64(at + off::SE_DEVINDEX, u64::from(e.dev));
     img.set_u64(at + off::SE_OFFSET, e.offset);
     img.set_u64(at + off::SE_LEN, e.len);
 }
@@ -458,6 +514,7 @@ pub(crate) fn ioctl(file: &File<Famfs>, cmd: u32, arg: usize) -> Result<isize> {
             map_create(file, decoded)?;
         }
         FAMFS44_IOC_NOP => {}
+        FAMFS44_IOC_DAXDEV_OPEN => daxdev_open(file, arg)?,
         FAMFS44_IOC_MAP_CREATE => {
             inode::may_create_map(inode)?;
             let fmap =
@@ -467,6 +524,11 @@ pub(crate) fn ioctl(file: &File<Famfs>, cmd: u32, arg: usize) -> Result<isize> {
         }
         FAMFSIOC_MAP_GET | FAMFSIOC_MAP_GETEXT | FAMFSIOC_MAP_GET_V2 => {
             let (fmap, size) = inode::current_map(inode)?;
+            // The v1 structures have no device index: a map with memory on
+            // another device than 0 is read with MAP_GET_V2 (or KABI 44).
+            if cmd != FAMFSIOC_MAP_GET_V2 && fmap.devices() & !1 != 0 {
+                return Err(EINVAL);
+            }
             match cmd {
                 FAMFSIOC_MAP_GET => encode_v1(&fmap, size).write(arg, size_of::<IocMap>())?,
                 FAMFSIOC_MAP_GETEXT => {
@@ -518,13 +580,7 @@ mod tests {
             file_size: 0x20_0000,
             layout: Layout::Simple {
                 count: 1,
-                extents: [
-                    Extent {
-                        offset: 0,
-                        len: 0x20_0000,
-                    },
-                    Extent::default(),
-                ],
+                extents: [Extent::new(0, 0x20_0000), Extent::default()],
             },
         };
         let img = encode_v1(&fmap, 0x20_0000);
@@ -545,14 +601,8 @@ mod tests {
     #[test]
     fn v2_interleaved_image_layout() {
         let mut strips = [Extent::default(); MAX_STRIPS];
-        strips[0] = Extent {
-            offset: 0x200_0000,
-            len: 0x40_0000,
-        };
-        strips[1] = Extent {
-            offset: 0x300_0000,
-            len: 0x40_0000,
-        };
+        strips[0] = Extent::new(0x200_0000, 0x40_0000);
+        strips[1] = Extent::new(0x300_0000, 0x40_0000);
         let mut extents = [Interleave::default(); MAX_INTERLEAVED_EXTENTS];
         extents[0] = Interleave {
             chunk_size: 0x20_0000,

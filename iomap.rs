@@ -28,7 +28,8 @@ pub(crate) fn iomap_begin(
     iomap: &mut Iomap<'_>,
 ) -> Result {
     let meta = usable_meta(inode)?;
-    let Some(backing) = inode.super_block().info().backing() else {
+    let info = inode.super_block().info();
+    let Some(backing) = info.backing() else {
         return Err(EIO);
     };
     // Extents are page aligned, so the page holding `pos` is contiguous.
@@ -44,7 +45,10 @@ pub(crate) fn iomap_begin(
         iomap.set_hole(page_pos, PAGE_SIZE, backing);
         return Ok(());
     };
-    let addr = m.dev_offset.checked_add(backing.start_off()).ok_or(EIO)?;
-    iomap.set_mapped(page_pos, m.len, addr, backing);
+    // The extent's device: validation saw it open, and devices stay open
+    // until the mount goes away.
+    let dev = info.device(m.dev).ok_or(EIO)?;
+    let addr = m.dev_offset.checked_add(dev.start_off()).ok_or(EIO)?;
+    iomap.set_mapped(page_pos, m.len, addr, dev);
     Ok(())
 }

@@ -7,15 +7,16 @@
 
 #![deny(unsafe_code)]
 
+use kernel::new_mutex;
 use kernel::prelude::*;
 use kernel::seq_file::{seq_print, SeqFile};
 use kernel::sync::atomic::{Atomic, Relaxed};
-use kernel::sync::SetOnce;
+use kernel::sync::{Mutex, SetOnce};
 
-use crate::fmap::{FAMFS_ALIGN, SMALL_UNIT};
+use crate::fmap::{Limits, FAMFS_ALIGN, MAX_DEVICES, SMALL_UNIT};
 use crate::inode::FileMeta;
 use crate::registry::Registry;
-use crate::vfs::dax::{DaxClaim, FailureFlags};
+use crate::vfs::dax::{AddedDevice, DaxClaim, FailureFlags};
 use crate::vfs::file::{FaultResult, File, IovIter, Kiocb, VmFault};
 use crate::vfs::fs::{
     Counter, Counters, FileSystem, FsContext, Param, ParamValue, StatFs, SuperBlock,
@@ -48,8 +49,16 @@ pub(crate) struct FsInfo {
     alloc_unit: Atomic<u64>,
     /// Whether `alloc_unit=` was given (matters for remount).
     unit_given: Atomic<bool>,
-    /// The claimed device, from `fill_super` on.
+    /// The claimed device, from `fill_super` on: device 0.
     backing: SetOnce<DaxClaim>,
+    /// Devices 1 to 63, added while mounted (KABI 44 `DAXDEV_OPEN`), at
+    /// `index - 1`. Each is set once, under `dev_lock`, and read without a
+    /// lock by the data path; all are released with the mount.
+    added: [SetOnce<AddedDevice>; MAX_DEVICES - 1],
+    /// Serialises adding devices (the check that an index or a device is
+    /// free, then the claim).
+    #[pin]
+    pub(crate) dev_lock: Mutex<()>,
     /// The counters in `/sys/fs/famfs/<device>/` (fault counts, device
     /// size, mapped bytes, the failed flag).
     #[pin]
@@ -70,6 +79,8 @@ impl FsInfo {
             alloc_unit: Atomic::new(FAMFS_ALIGN),
             unit_given: Atomic::new(false),
             backing: SetOnce::new(),
+            added: [const { SetOnce::new() }; MAX_DEVICES - 1],
+            dev_lock <- new_mutex!(()),
             counters <- Counters::new(),
             registry <- Registry::new(),
             next_file_id: Atomic::new(1u64),
@@ -101,14 +112,79 @@ impl FsInfo {
         self.backing.as_ref()
     }
 
-    /// The device size in bytes.
-    pub(crate) fn dev_size(&self) -> u64 {
-        self.backing().map_or(0, |b| b.size())
+    /// Device `dev` of the mount, if it is open.
+    pub(crate) fn device(&self, dev: u32) -> Option<&DaxClaim> {
+        match dev as usize {
+            0 => self.backing(),
+            i if i < MAX_DEVICES => self.added[i - 1].as_ref().map(AddedDevice::claim_ref),
+            _ => None,
+        }
+    }
+
+    /// Calls `f(index, claim)` for every open device, in index order.
+    pub(crate) fn for_each_device(&self, mut f: impl FnMut(u32, &DaxClaim)) {
+        for i in 0..MAX_DEVICES as u32 {
+            if let Some(c) = self.device(i) {
+                f(i, c);
+            }
+        }
+    }
+
+    /// Puts `dev` in the table at `index` (1 to 63), if that slot is free;
+    /// the caller holds `dev_lock`. Gives the device back if not.
+    pub(crate) fn add_device(&self, index: u32, dev: AddedDevice) -> Result<(), AddedDevice> {
+        let Some(slot) = (index as usize)
+            .checked_sub(1)
+            .and_then(|i| self.added.get(i))
+        else {
+            return Err(dev);
+        };
+        if slot.as_ref().is_some() {
+            return Err(dev);
+        }
+        if !slot.populate(dev) {
+            // Lost a race the caller's lock excludes; the value was dropped.
+            return Ok(());
+        }
+        set_bits(self.counters.get(Counter::Devices), 1u64 << index);
+        Ok(())
+    }
+
+    /// The limits a new map is validated against: every open device, the
+    /// mount's allocation unit.
+    pub(crate) fn limits(&self, unaligned_last_len: bool) -> Limits {
+        let mut limits = Limits::new(0);
+        self.for_each_device(|i, c| limits.dev_sizes[i as usize] = c.size());
+        limits.unaligned_last_len = unaligned_last_len;
+        limits.unit = self.alloc_unit();
+        limits
+    }
+
+    /// The devices that reported a memory failure (a bit set).
+    pub(crate) fn failed_devices(&self) -> u64 {
+        self.counters.get(Counter::FailedDevices).load(Relaxed)
+    }
+
+    /// Marks device `dev` failed; true the first time.
+    pub(crate) fn set_device_failed(&self, dev: u32) -> bool {
+        let bit = 1u64 << (dev as usize % MAX_DEVICES);
+        set_bits(self.counters.get(Counter::FailedDevices), bit) & bit == 0
     }
 
     /// A new, never reused, registry id for a file.
     pub(crate) fn new_file_id(&self) -> u64 {
         self.next_file_id.fetch_add(1, Relaxed)
+    }
+}
+
+/// Sets `bits` in `a`; the value before.
+fn set_bits(a: &Atomic<u64>, bits: u64) -> u64 {
+    let mut cur = a.load(Relaxed);
+    loop {
+        match a.cmpxchg(cur, cur | bits, Relaxed) {
+            Ok(old) => return old,
+            Err(now) => cur = now,
+        }
     }
 }
 
@@ -259,6 +335,7 @@ fn fill_super(sb: &SuperBlock<Famfs>, fc: &FsContext<'_, Famfs>) -> Result<u32> 
     info.counters
         .get(Counter::DevSize)
         .store(backing.size(), Relaxed);
+    info.counters.get(Counter::Devices).store(1, Relaxed);
     // The sysfs directory is named after the device itself, not the path
     // it was mounted through (a device is mounted once at a time, so the
     // name is unique): /sys/fs/famfs/dax0.0/ or /sys/fs/famfs/pmem0/.
@@ -295,10 +372,12 @@ fn reconfigure(sb: &SuperBlock<Famfs>, fc: &FsContext<'_, Famfs>) -> Result {
     Ok(())
 }
 
-/// Capacity is the device; what mapped files use counts as used.
+/// Capacity is every device of the mount; what mapped files use counts as
+/// used.
 fn statfs(sb: &SuperBlock<Famfs>) -> StatFs {
     let info = sb.info();
-    let size = info.dev_size();
+    let mut size: u64 = 0;
+    info.for_each_device(|_, c| size = size.saturating_add(c.size()));
     let used = info.counters.get(Counter::Mapped).load(Relaxed).min(size);
     StatFs {
         blocks: size / PAGE_SIZE,
@@ -381,8 +460,14 @@ impl FileSystem for Famfs {
     ) -> Result {
         crate::iomap::iomap_begin(inode, pos, length, flags, iomap)
     }
-    fn notify_failure(sb: &SuperBlock<Self>, offset: u64, len: u64, flags: FailureFlags) -> Result {
-        crate::dax::notify_failure(sb, offset, len, flags)
+    fn notify_failure(
+        sb: &SuperBlock<Self>,
+        dev: u32,
+        offset: u64,
+        len: u64,
+        flags: FailureFlags,
+    ) -> Result {
+        crate::dax::notify_failure(sb, dev, offset, len, flags)
     }
 }
 

@@ -26,8 +26,9 @@
 //!   `ie_nstrips` at least 1, and at most what one famfs map holds (the
 //!   KABI 43 limits: 2 simple extents, 4 interleaved extents of 16 strips;
 //!   more is `E2BIG`);
-//! - every device index names a device of the mount. With one device per
-//!   mount that is index 0 ([`FmapError::BadDevIndex`]).
+//! - every device index is below 64 ([`FmapError::DevIndexRange`]); that
+//!   the mount has a device open there is a rule of [`Fmap::validate`]
+//!   ([`FmapError::NoDevice`]).
 
 #![deny(unsafe_code)]
 
@@ -219,21 +220,21 @@ fn count(n: u32, max: usize, too_many: FmapError) -> Result<usize, FmapError> {
     }
 }
 
-/// One simple extent at `at`, whose device index must name a device of the
-/// mount (index 0: one device per mount).
+/// One simple extent at `at`, whose device index must fit the device table.
 fn simple_at(msg: &[u8], at: usize) -> Result<Extent, MsgError> {
     let rec = msg.get(at..at + SIMPLE_EXT_SIZE).ok_or(PAST_END)?;
     if u32_at(rec, off::SE_RESERVED) != Some(0) {
         return Err(RESERVED);
     }
     let dev = u32_at(rec, off::SE_DEVINDEX).ok_or(PAST_END)?;
-    if dev != 0 {
-        return Err(FmapError::BadDevIndex.into());
+    if dev >= MAX_DAXDEVS {
+        return Err(FmapError::DevIndexRange.into());
     }
-    Ok(Extent {
-        offset: u64_at(rec, off::SE_OFFSET).ok_or(PAST_END)?,
-        len: u64_at(rec, off::SE_LEN).ok_or(PAST_END)?,
-    })
+    Ok(Extent::on(
+        dev,
+        u64_at(rec, off::SE_OFFSET).ok_or(PAST_END)?,
+        u64_at(rec, off::SE_LEN).ok_or(PAST_END)?,
+    ))
 }
 
 /// Decodes a whole message: `msg` holds its first [`Header::wanted`] bytes
@@ -292,7 +293,7 @@ pub fn encode(fmap: &Fmap, file_size: u64, out: &mut [u8]) -> Option<usize> {
         Some(())
     }
     fn put_simple(out: &mut [u8], at: usize, e: &Extent) -> Option<()> {
-        put(out, at + off::SE_DEVINDEX, &0u32.to_ne_bytes())?;
+        put(out, at + off::SE_DEVINDEX, &e.dev.to_ne_bytes())?;
         put(out, at + off::SE_RESERVED, &0u32.to_ne_bytes())?;
         put(out, at + off::SE_OFFSET, &e.offset.to_ne_bytes())?;
         put(out, at + off::SE_LEN, &e.len.to_ne_bytes())

@@ -4,8 +4,9 @@
 //! may map the same memory. The one home of that rule: map installation
 //! claims a file's ranges here, eviction releases them.
 //!
-//! The claims live in a red-black tree keyed by first device byte, and no
-//! two of them overlap, so a claim checks each new range with one
+//! The claims live in a red-black tree keyed by first device byte (in the
+//! one address space of all the mount's devices, `Extent::key`: the device
+//! index, then the offset), and no two of them overlap, so a claim checks each new range with one
 //! predecessor search (`ranges.rs` says why that suffices) and a release
 //! removes each range by its key: O(log n) per range for n claims, so that
 //! instantiating n files costs O(n log n), not O(n^2).
@@ -111,18 +112,18 @@ impl Registry {
             if refused.is_some() || inserted >= want {
                 return;
             }
-            let end = e.offset.saturating_add(e.len);
+            let end = e.key().saturating_add(e.len);
             if e.len == 0 {
                 return;
             }
-            if let Some(other) = overlapping(&*tree, e.offset, end) {
+            if let Some(other) = overlapping(&*tree, e.key(), end) {
                 refused = Some(other.ino);
                 return;
             }
             if let Some(n) = nodes[inserted].take() {
                 let claim = Claim { end, owner, ino };
                 // Not occupied: a claim with this first byte would overlap.
-                let _ = tree.map.insert(n.into_node(e.offset, claim));
+                let _ = tree.map.insert(n.into_node(e.key(), claim));
                 tree.len += 1;
                 inserted += 1;
             }
@@ -132,7 +133,7 @@ impl Registry {
             let mut undone = 0;
             fmap.for_each_range(|e| {
                 if undone < inserted && e.len != 0 {
-                    tree.remove(e.offset);
+                    tree.remove(e.key());
                     undone += 1;
                 }
             });
@@ -145,8 +146,8 @@ impl Registry {
     pub(crate) fn release(&self, owner: u64, fmap: &Fmap) {
         let mut tree = self.claims.lock();
         fmap.for_each_range(|e| {
-            if tree.map.get(&e.offset).is_some_and(|c| c.owner == owner) {
-                tree.remove(e.offset);
+            if tree.map.get(&e.key()).is_some_and(|c| c.owner == owner) {
+                tree.remove(e.key());
             }
         });
     }
@@ -161,7 +162,7 @@ impl Registry {
 #[kunit_tests(famfs_registry)]
 mod tests {
     use super::{ClaimError, Registry};
-    use crate::fmap::{FileType, Fmap};
+    use crate::fmap::{FileType, Fmap, Layout};
     use kernel::prelude::*;
 
     const M2: u64 = 2 << 20;
@@ -232,6 +233,33 @@ mod tests {
         r.release(1, &a);
         assert_eq!(r.len(), 0);
         assert_eq!(r.claim(3, 103, &map(&[(6 * M2, M2)])), Ok(()));
+    }
+
+    /// Each device is an address space of its own: the same offsets on two
+    /// devices are two claims, and the end of one device's space does not
+    /// reach into the next one's.
+    #[test]
+    fn devices_are_separate_address_spaces() {
+        let on = |dev: u32, off: u64, len: u64| {
+            let mut f = map(&[(off, len)]);
+            if let Layout::Simple { extents, .. } = &mut f.layout {
+                extents[0].dev = dev;
+            }
+            f
+        };
+        let r = registry();
+        assert_eq!(r.claim(1, 101, &on(0, 4 * M2, M2)), Ok(()));
+        assert_eq!(r.claim(2, 102, &on(1, 4 * M2, M2)), Ok(()));
+        assert_eq!(r.claim(3, 103, &on(63, 4 * M2, M2)), Ok(()));
+        assert_eq!(
+            r.claim(4, 104, &on(1, 4 * M2 + 4096, 4096)),
+            Err(ClaimError::Overlap(102))
+        );
+        assert_eq!(r.claim(5, 105, &on(0, (1 << 58) - M2, M2)), Ok(()));
+        assert_eq!(r.claim(6, 106, &on(1, 0, M2)), Ok(()));
+        r.release(2, &on(1, 4 * M2, M2));
+        assert_eq!(r.claim(4, 104, &on(1, 4 * M2 + 4096, 4096)), Ok(()));
+        assert_eq!(r.len(), 5);
     }
 
     /// 10,000 files, claimed and released in scattered orders: every

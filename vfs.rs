@@ -42,6 +42,13 @@ pub(crate) fn capable_sys_admin() -> bool {
     unsafe { b::capable(b::CAP_SYS_ADMIN as kernel::ffi::c_int) }
 }
 
+/// Whether the current task has `CAP_SYS_RAWIO` (raw access to devices).
+pub(crate) fn capable_sys_rawio() -> bool {
+    // SAFETY: `capable()` only inspects the current task's credentials; it
+    // may be called from any process context.
+    unsafe { b::capable(b::CAP_SYS_RAWIO as kernel::ffi::c_int) }
+}
+
 /// Whether a message that user input can trigger may be logged now. Such
 /// messages share one rate limit (the kernel's default: 10 lines per 5
 /// seconds, after which the kernel logs how many were suppressed), so that a

@@ -6,9 +6,13 @@
 //! Two kinds of device back a mount: a `/dev/daxX.Y` character device bound
 //! to `fsdev_dax` (claimed with `fs_dax_get()`), and an fsdax `/dev/pmemN`
 //! block device (opened exclusively and claimed with `fs_dax_get_by_bdev()`).
-//! Either way the superblock becomes the dax device's holder.
+//! Either way the superblock becomes the dax device's holder. Devices added
+//! to a mounted file system (KABI 44 `DAXDEV_OPEN`, devdax only) are held
+//! by an [`AddedDevice`], whose holder token tells the memory-failure
+//! handler which superblock and which device index a notification is for.
 
 use core::ffi::c_void;
+use core::marker::PhantomPinned;
 use core::ptr;
 
 use kernel::error::{from_err_ptr, from_result};
@@ -87,12 +91,22 @@ unsafe impl Send for DaxClaim {}
 // pointers are only used by the dax core and VFS, which lock internally.
 unsafe impl Sync for DaxClaim {}
 
-impl DaxClaim {
-    /// Claims the devdax device at `path` for `sb`.
-    pub(crate) fn devdax<T: FileSystem>(
-        path: &CStr,
-        sb: &SuperBlock<T>,
-    ) -> Result<DaxClaim, (ClaimStep, Error)> {
+/// The dax device behind a `/dev/daxX.Y` path, found but not claimed.
+///
+/// # Invariants
+///
+/// `dax_dev` is non-null and we hold a reference on it (from
+/// `famfs_glue_open_dax_chrdev`), dropped in `drop`. `name` is
+/// NUL-terminated.
+pub(crate) struct DaxRef {
+    dax_dev: *mut b::dax_device,
+    name: [u8; NAME_LEN],
+}
+
+impl DaxRef {
+    /// Opens the character device at `path` and finds its dax device
+    /// (`ENODEV`: not a dax device; `ENXIO`: no driver behind the node).
+    pub(crate) fn open(path: &CStr) -> Result<DaxRef> {
         let mut dax_dev: *mut b::dax_device = ptr::null_mut();
         let mut name = [0u8; NAME_LEN];
         // SAFETY: `path` is NUL-terminated; `dax_dev` and `name` are valid
@@ -106,28 +120,64 @@ impl DaxClaim {
                 NAME_LEN,
             )
         };
-        kernel::error::to_result(ret).map_err(|e| (ClaimStep::Open, e))?;
-        let holder = sb.as_ptr().cast::<c_void>();
-        // SAFETY: `dax_dev` was found behind an open dax cdev and we hold a
-        // reference on it; `fs_dax_get()` checks it is alive and bound to
-        // fsdev_dax, and takes a reference of its own when it succeeds. The
-        // holder operations are a static table for `T`.
-        let ret = unsafe { b::fs_dax_get(dax_dev, holder, &Tables::<T>::HOLDER_OPS) };
-        // SAFETY: Drops the reference `famfs_glue_open_dax_chrdev` took; a
-        // successful claim keeps its own.
-        unsafe { b::put_dax(dax_dev) };
-        kernel::error::to_result(ret).map_err(|e| (ClaimStep::Claim, e))?;
+        kernel::error::to_result(ret)?;
+        // INVARIANT: on success the glue stored a referenced dax device.
+        Ok(DaxRef { dax_dev, name })
+    }
+
+    /// Whether `claim` holds this same dax device.
+    pub(crate) fn is(&self, claim: &DaxClaim) -> bool {
+        ptr::eq(self.dax_dev, claim.dax_dev)
+    }
+
+    /// The device's own name (`dax1.0`).
+    pub(crate) fn name(&self) -> &CStr {
+        CStr::from_bytes_until_nul(&self.name).unwrap_or(c"dax")
+    }
+
+    /// Claims the device with `holder` and its holder operations.
+    fn claim(
+        self,
+        holder: *mut c_void,
+        ops: &'static b::dax_holder_operations,
+    ) -> Result<DaxClaim> {
+        // SAFETY: We hold a reference on `dax_dev` (type invariant), found
+        // behind an open dax cdev; `fs_dax_get()` checks it is alive and
+        // bound to fsdev_dax, and takes a reference of its own when it
+        // succeeds (ours is dropped with `self`). `ops` is a static table.
+        let ret = unsafe { b::fs_dax_get(self.dax_dev, holder, ops) };
+        kernel::error::to_result(ret)?;
         // INVARIANT: `fs_dax_get()` succeeded, so `holder` holds `dax_dev`.
         Ok(DaxClaim {
-            dax_dev,
+            dax_dev: self.dax_dev,
             holder,
             bdev_file: ptr::null_mut(),
             start_off: 0,
             // SAFETY: We hold `dax_dev`.
-            size: unsafe { b::famfs_glue_devdax_size(dax_dev) },
+            size: unsafe { b::famfs_glue_devdax_size(self.dax_dev) },
             kind: DeviceKind::DevDax,
-            name,
+            name: self.name,
         })
+    }
+}
+
+impl Drop for DaxRef {
+    fn drop(&mut self) {
+        // SAFETY: Drops the reference of the type invariant; a claim made
+        // from it holds its own.
+        unsafe { b::put_dax(self.dax_dev) };
+    }
+}
+
+impl DaxClaim {
+    /// Claims the devdax device at `path` for `sb`.
+    pub(crate) fn devdax<T: FileSystem>(
+        path: &CStr,
+        sb: &SuperBlock<T>,
+    ) -> Result<DaxClaim, (ClaimStep, Error)> {
+        let dax = DaxRef::open(path).map_err(|e| (ClaimStep::Open, e))?;
+        dax.claim(sb.as_ptr().cast(), &Tables::<T>::HOLDER_OPS)
+            .map_err(|e| (ClaimStep::Claim, e))
     }
 
     /// Opens the fsdax block device at `path` exclusively and claims its
@@ -206,6 +256,67 @@ impl Drop for DaxClaim {
     }
 }
 
+/// The holder token of an added device: the superblock and the index the
+/// device has in its table.
+///
+/// # Invariants
+///
+/// `sb` is the superblock of type `T` whose `Info` owns the [`AddedDevice`]
+/// that owns this token; the token is pinned (it is the address the dax core
+/// hands back) and outlives the claim made with it.
+struct DevHolder {
+    sb: *mut b::super_block,
+    index: u32,
+    _pin: PhantomPinned,
+}
+
+/// A device added to a mounted file system, claimed exclusively for it.
+///
+/// Dropping it releases the claim, then the token (field order).
+pub(crate) struct AddedDevice {
+    claim: DaxClaim,
+    _holder: Pin<KBox<DevHolder>>,
+}
+
+// SAFETY: The token is only read by the dax core's notifications, which may
+// come from any thread; the claim is Send and Sync.
+unsafe impl Send for AddedDevice {}
+// SAFETY: `&self` only reads the claim.
+unsafe impl Sync for AddedDevice {}
+
+impl AddedDevice {
+    /// Claims `dax` for `sb` as its device `index`. The claim fails with
+    /// `EBUSY` if any holder (this mount included) has the device,
+    /// `EOPNOTSUPP` if it is not bound to fsdev_dax.
+    pub(crate) fn claim<T: FileSystem>(
+        dax: DaxRef,
+        sb: &SuperBlock<T>,
+        index: u32,
+    ) -> Result<AddedDevice> {
+        let holder = KBox::pin(
+            DevHolder {
+                sb: sb.as_ptr(),
+                index,
+                _pin: PhantomPinned,
+            },
+            GFP_KERNEL,
+        )?;
+        let token = ptr::from_ref::<DevHolder>(&holder)
+            .cast_mut()
+            .cast::<c_void>();
+        let claim = dax.claim(token, &Tables::<T>::ADDED_HOLDER_OPS)?;
+        Ok(AddedDevice {
+            claim,
+            _holder: holder,
+        })
+    }
+
+    /// The claim.
+    pub(crate) fn claim_ref(&self) -> &DaxClaim {
+        &self.claim
+    }
+}
+
 /// The flags of a memory-failure notification (`MF_*`).
 #[derive(Clone, Copy)]
 pub(crate) struct FailureFlags(c_int);
@@ -246,7 +357,37 @@ impl<T: FileSystem> Tables<T> {
         // Documentation/famfs.rst.
         let sb = unsafe { SuperBlock::<T>::from_raw(holder.cast()) };
         from_result(|| {
-            T::notify_failure(sb, offset, len, FailureFlags(mf_flags))?;
+            T::notify_failure(sb, 0, offset, len, FailureFlags(mf_flags))?;
+            Ok(0)
+        })
+    }
+
+    /// # Safety
+    ///
+    /// Called by the dax core as `dax_holder_operations::notify_failure`, for
+    /// a device claimed by an [`AddedDevice`] of a superblock of type `T`.
+    pub(super) unsafe extern "C" fn notify_failure_added(
+        dax_dev: *mut b::dax_device,
+        offset: u64,
+        len: u64,
+        mf_flags: c_int,
+    ) -> c_int {
+        // SAFETY: `dax_dev` is valid for the duration of the notification.
+        let holder = unsafe { b::dax_holder(dax_dev) }.cast::<DevHolder>();
+        if holder.is_null() {
+            return EOPNOTSUPP.to_errno();
+        }
+        // SAFETY: These holder operations are only registered by
+        // `AddedDevice::claim`, with its pinned token as the holder, which
+        // lives until after `fs_put_dax()` released the claim (field order of
+        // `AddedDevice`); the token's superblock outlives it (its `Info` owns
+        // the `AddedDevice`), with the same caveat for a notification racing
+        // with the release as for device 0.
+        let (sb, index) = unsafe { ((*holder).sb, (*holder).index) };
+        // SAFETY: As above: a live superblock of type `T`.
+        let sb = unsafe { SuperBlock::<T>::from_raw(sb) };
+        from_result(|| {
+            T::notify_failure(sb, index, offset, len, FailureFlags(mf_flags))?;
             Ok(0)
         })
     }

@@ -87,8 +87,15 @@ pub(crate) trait FileSystem: Sized + Send + Sync + 'static {
         flags: IomapFlags,
         iomap: &mut Iomap<'_>,
     ) -> Result;
-    /// A memory failure (or removal) in the device this superblock holds.
-    fn notify_failure(sb: &SuperBlock<Self>, offset: u64, len: u64, flags: FailureFlags) -> Result;
+    /// A memory failure (or removal) in device `dev` of this superblock (0:
+    /// the mount's source; others: [`super::dax::AddedDevice`]).
+    fn notify_failure(
+        sb: &SuperBlock<Self>,
+        dev: u32,
+        offset: u64,
+        len: u64,
+        flags: FailureFlags,
+    ) -> Result;
 }
 
 /// The superblock of a mounted file system of type `T`.
@@ -267,8 +274,13 @@ pub(crate) enum Counter {
     DevSize = b::famfs_glue_stat_FAMFS_GLUE_STAT_DEV_SIZE,
     /// Device bytes of mapped files.
     Mapped = b::famfs_glue_stat_FAMFS_GLUE_STAT_MAPPED,
-    /// 1 after a memory failure.
+    /// 1 once the mount stopped serving data (a memory failure of device
+    /// 0, which holds the metadata).
     Failed = b::famfs_glue_stat_FAMFS_GLUE_STAT_FAILED,
+    /// The devices open, as a bit set of device indices.
+    Devices = b::famfs_glue_stat_FAMFS_GLUE_STAT_DEVICES,
+    /// The devices that reported a memory failure, as a bit set.
+    FailedDevices = b::famfs_glue_stat_FAMFS_GLUE_STAT_FAILED_DEVICES,
 }
 
 const NR_COUNTERS: usize = b::famfs_glue_stat_FAMFS_GLUE_NR_STATS as usize;
@@ -423,6 +435,10 @@ impl<T: FileSystem> Tables<T> {
 
     pub(super) const HOLDER_OPS: b::dax_holder_operations = b::dax_holder_operations {
         notify_failure: Some(Self::notify_failure),
+    };
+
+    pub(super) const ADDED_HOLDER_OPS: b::dax_holder_operations = b::dax_holder_operations {
+        notify_failure: Some(Self::notify_failure_added),
     };
 
     /// # Safety

@@ -40,10 +40,7 @@ fn arb_map_in(unit: u64) -> impl Strategy<Value = Fmap> {
         .prop_map(|(exts, size, ft)| {
             let mut extents = [Extent::default(); MAX_SIMPLE_EXTENTS];
             for (i, (o, l)) in exts.iter().enumerate().take(MAX_SIMPLE_EXTENTS) {
-                extents[i] = Extent {
-                    offset: *o,
-                    len: *l,
-                };
+                extents[i] = Extent::new(*o, *l);
             }
             Fmap {
                 file_type: FileType::from_raw(ft).unwrap(),
@@ -62,10 +59,7 @@ fn arb_map_in(unit: u64) -> impl Strategy<Value = Fmap> {
         .prop_map(move |(chunk_units, nbytes, strips)| {
             let mut s = [Extent::default(); MAX_STRIPS];
             for (i, (o, l)) in strips.iter().enumerate().take(MAX_STRIPS) {
-                s[i] = Extent {
-                    offset: *o,
-                    len: *l,
-                };
+                s[i] = Extent::new(*o, *l);
             }
             Interleave {
                 chunk_size: chunk_units * unit,
@@ -101,10 +95,7 @@ fn place(lens: &[u64], gaps: &[u64], order: &[usize], unit: u64) -> Vec<Extent> 
     let mut placed = vec![Extent::default(); lens.len()];
     for &i in order {
         at += gaps[i];
-        placed[i] = Extent {
-            offset: at * unit,
-            len: lens[i] * unit,
-        };
+        placed[i] = Extent::new(at * unit, lens[i] * unit);
         at += lens[i];
     }
     placed
@@ -229,7 +220,7 @@ proptest! {
     #[test]
     fn reverse_lookup_agrees_with_model(map in arb_valid_map(), a in 0u64..128, l in 1u64..64) {
         let pages = model_pages(&map);
-        let dev = Extent { offset: a * MIB2 + 4096, len: l * MIB2 / 3 };
+        let dev = Extent::new(a * MIB2 + 4096, l * MIB2 / 3);
         let mut want: Vec<u64> = pages
             .iter()
             .enumerate()
@@ -259,7 +250,7 @@ proptest! {
         // The reverse lookup walks chunks: it is meant for validated maps
         // (bounded by the device), like every map the kernel keeps.
         if map.validate(&Limits { unaligned_last_len: true, ..Limits::new(DEV) }).is_ok() {
-            map.file_ranges_in(&Extent { offset: pos, len: dev }, |_, _| {});
+            map.file_ranges_in(&Extent::new(pos, dev), |_, _| {});
         }
     }
 
@@ -304,6 +295,7 @@ fn documented_examples() {
     assert_eq!(
         m.resolve(0),
         Some(Mapping {
+            dev: 0,
             dev_offset: MIB2,
             len: 4 << 20
         })
@@ -311,6 +303,7 @@ fn documented_examples() {
     assert_eq!(
         m.resolve(MIB2 + 5),
         Some(Mapping {
+            dev: 0,
             dev_offset: 2 * MIB2 + 5,
             len: MIB2 - 5
         })
@@ -377,14 +370,8 @@ fn documented_examples() {
 /// `strip_len` bytes each) in 2 MiB chunks, `nbytes` long.
 fn two_strips(strip_len: u64, nbytes: u64) -> Fmap {
     let mut strips = [Extent::default(); MAX_STRIPS];
-    strips[0] = Extent {
-        offset: 10 * MIB2,
-        len: strip_len,
-    };
-    strips[1] = Extent {
-        offset: 20 * MIB2,
-        len: strip_len,
-    };
+    strips[0] = Extent::new(10 * MIB2, strip_len);
+    strips[1] = Extent::new(20 * MIB2, strip_len);
     let mut extents = [Interleave::default(); MAX_INTERLEAVED_EXTENTS];
     extents[0] = Interleave {
         chunk_size: MIB2,
@@ -448,10 +435,7 @@ fn mapping_at_an_unaligned_end_covers_its_page() {
 
     // v1: a last simple extent of unaligned length.
     let mut ext = [Extent::default(); MAX_SIMPLE_EXTENTS];
-    ext[0] = Extent {
-        offset: 4 * MIB2,
-        len: 0x1440,
-    };
+    ext[0] = Extent::new(4 * MIB2, 0x1440);
     let v1 = Fmap {
         file_type: FileType::Regular,
         file_size: 0x1440,

@@ -7,7 +7,7 @@ use famfs_abi::kabi44::{
     FAMFS44_EXT_SIMPLE, FAMFS44_FMAP_MSG_MAX, FAMFS44_FMAP_VERSION,
 };
 use famfs_fmap::msg44::{self, Header, MsgError, HEADER_SIZE, LONGEST_MAP};
-use famfs_fmap::{Extent, FileType, Fmap, FmapError, Interleave, Layout, MAX_STRIPS};
+use famfs_fmap::{Extent, FileType, Fmap, FmapError, Interleave, Layout, Limits, MAX_STRIPS};
 use proptest::prelude::*;
 
 /// The bytes of a `repr(C)` structure of famfs-abi.
@@ -84,7 +84,7 @@ fn decode(msg: &[u8]) -> Result<Fmap, MsgError> {
 }
 
 fn ext(offset: u64, len: u64) -> Extent {
-    Extent { offset, len }
+    Extent::new(offset, len)
 }
 
 const M: u64 = 2 << 20;
@@ -184,8 +184,12 @@ fn each_header_rule_refuses_with_its_errno() {
         ("ext type 2", Box::new(|m| set_u32(m, 4, 2)), 22),
         ("no extents", Box::new(|m| set_u32(m, 8, 0)), 22),
         ("3 simple extents", Box::new(|m| set_u32(m, 8, 3)), 7),
-        ("device 1", Box::new(|m| set_u32(m, 32, 1)), 22),
         ("device 64", Box::new(|m| set_u32(m, 32, 64)), 22),
+        (
+            "device u32::MAX",
+            Box::new(|m| set_u32(m, 32, u32::MAX)),
+            22,
+        ),
         ("extent reserved", Box::new(|m| set_u32(m, 36, 1)), 22),
         // Two extents announced, one present inside fmap_size.
         ("record past fmap_size", Box::new(|m| set_u32(m, 8, 2)), 22),
@@ -200,8 +204,8 @@ fn each_header_rule_refuses_with_its_errno() {
     }
     // The errors that say why, for the kernel log.
     let mut m = good();
-    set_u32(&mut m, 32, 1);
-    assert_eq!(decode(&m), Err(MsgError::Map(FmapError::BadDevIndex)));
+    set_u32(&mut m, 32, 64);
+    assert_eq!(decode(&m), Err(MsgError::Map(FmapError::DevIndexRange)));
     let mut m = good();
     set_u32(&mut m, 12, FAMFS44_FMAP_MSG_MAX + 1);
     assert_eq!(decode(&m), Err(MsgError::TooBig));
@@ -367,4 +371,58 @@ proptest! {
             prop_assert_eq!(&out[16..n], &m[16..n]);
         }
     }
+}
+
+/// Device indices below 64 decode to extents on that device; whether the
+/// mount has the device open is the map rule's (validation), with ENODEV.
+#[test]
+fn device_indices_reach_the_map_and_validation_needs_the_device() {
+    let m = message(
+        0,
+        4 * M,
+        &Records::Simple(vec![se(3, 0, 2 * M), se(63, 8 * M, 2 * M)]),
+        None,
+    );
+    let f = decode(&m).expect("decodes");
+    let Layout::Simple { count: 2, extents } = f.layout else {
+        panic!("{f:?}")
+    };
+    assert_eq!(extents[0], Extent::on(3, 0, 2 * M));
+    assert_eq!(extents[1], Extent::on(63, 8 * M, 2 * M));
+    assert_eq!(f.devices(), (1 << 3) | (1 << 63));
+    // Only device 0 open: refused, ENODEV.
+    let mut lim = Limits::new(1 << 30);
+    assert_eq!(f.validate(&lim), Err(FmapError::NoDevice));
+    assert_eq!(FmapError::NoDevice.errno(), 19);
+    lim.dev_sizes[3] = 1 << 30;
+    assert_eq!(f.validate(&lim), Err(FmapError::NoDevice));
+    // (Offset 0 of device 3 is fine: it is reserved on device 0 only.)
+    lim.dev_sizes[63] = 10 * M;
+    assert_eq!(f.validate(&lim), Ok(()));
+    lim.dev_sizes[63] = 9 * M;
+    assert_eq!(f.validate(&lim), Err(FmapError::BeyondDevice));
+    // Encoding keeps the device indices.
+    let mut out = vec![0u8; LONGEST_MAP];
+    let n = msg44::encode(&f, 4 * M, &mut out).expect("encodes");
+    assert_eq!(decode(&out[..n]), Ok(f));
+}
+
+/// The same offsets on two devices do not overlap; on one device they do.
+#[test]
+fn overlap_is_per_device() {
+    let two = |d0: u32, d1: u32| {
+        message(
+            0,
+            4 * M,
+            &Records::Simple(vec![se(d0, 4 * M, 2 * M), se(d1, 4 * M, 2 * M)]),
+            None,
+        )
+    };
+    let mut lim = Limits::new(1 << 30);
+    lim.dev_sizes[1] = 1 << 30;
+    assert_eq!(decode(&two(0, 1)).expect("decodes").validate(&lim), Ok(()));
+    assert_eq!(
+        decode(&two(1, 1)).expect("decodes").validate(&lim),
+        Err(FmapError::Overlap)
+    );
 }

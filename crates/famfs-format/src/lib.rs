@@ -421,10 +421,7 @@ const BODY: usize = 16;
 
 /// A `famfs_simple_extent` (devindex 0, offset, len) at `off`.
 fn rd_extent(b: &[u8], off: usize) -> Extent {
-    Extent {
-        offset: rd_u64(b, off + 8),
-        len: rd_u64(b, off + 16),
-    }
+    Extent::new(rd_u64(b, off + 8), rd_u64(b, off + 16))
 }
 
 fn wr_extent(b: &mut [u8], off: usize, e: &Extent) {
@@ -675,10 +672,7 @@ impl Allocator {
                         .iter_mut()
                         .for_each(|u| *u = true);
                     self.advance_low();
-                    return Some(Extent {
-                        offset: start as u64 * self.unit,
-                        len: n as u64 * self.unit,
-                    });
+                    return Some(Extent::new(start as u64 * self.unit, n as u64 * self.unit));
                 }
             }
         }
@@ -714,10 +708,7 @@ impl Allocator {
                 let start = i + 1 - n;
                 self.used[start..=i].iter_mut().for_each(|u| *u = true);
                 self.advance_low();
-                return Some(Extent {
-                    offset: start as u64 * self.unit,
-                    len: n as u64 * self.unit,
-                });
+                return Some(Extent::new(start as u64 * self.unit, n as u64 * self.unit));
             }
         }
         None

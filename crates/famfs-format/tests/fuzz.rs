@@ -44,10 +44,7 @@ fn fix_crc(b: &mut [u8], covered: usize) {
 fn module_map(b: &[u8]) -> Fmap {
     const FM: usize = 120;
     let size = u64_at(b, 16);
-    let ext = |at: usize| FExtent {
-        offset: u64_at(b, at + 8),
-        len: u64_at(b, at + 16),
-    };
+    let ext = |at: usize| FExtent::new(u64_at(b, at + 8), u64_at(b, at + 16));
     let layout = if u32_at(b, FM) == 0 {
         let n = u32_at(b, FM + 8) as usize;
         let mut extents = [FExtent::default(); 2];
@@ -177,7 +174,7 @@ fn arb_body() -> impl Strategy<Value = EntryBody> {
     let map = prop_oneof![
         prop::collection::vec((arb_off(), arb_len()), 1..=16).prop_map(|x| FileMap::Simple(
             x.into_iter()
-                .map(|(offset, len)| Extent { offset, len })
+                .map(|(offset, len)| Extent::new(offset, len))
                 .collect()
         )),
         (
@@ -188,7 +185,7 @@ fn arb_body() -> impl Strategy<Value = EntryBody> {
                 chunk_size,
                 strips: x
                     .into_iter()
-                    .map(|(offset, len)| Extent { offset, len })
+                    .map(|(offset, len)| Extent::new(offset, len))
                     .collect()
             }),
     ];

@@ -23,7 +23,7 @@ fn sb() -> Superblock {
 }
 
 fn x(offset: u64, len: u64) -> Extent {
-    Extent { offset, len }
+    Extent::new(offset, len)
 }
 
 fn simple(p: &str, size: u64, exts: &[(u64, u64)]) -> EntryBody {
@@ -255,14 +255,14 @@ fn cases() -> Vec<Case> {
         Clean,
     );
 
-    let r = "device offset 0 only in the superblock file";
+    let r = "offset 0 of device 0 only in the superblock file";
     case(
         r,
         one(simple("f", MIB, &[(0, 2 * MIB)])),
         Refused(OffsetZero),
     );
 
-    let r = "every extent and strip inside the device";
+    let r = "every extent and strip on an open device (``ENODEV`` if no device is open at its index) and inside that device";
     case(
         r,
         one(simple("f", MIB, &[(DEV - 2 * MIB, 4 * MIB)])),
@@ -379,7 +379,7 @@ fn cases() -> Vec<Case> {
     case(r, Raw(bad_type), Unreadable);
 
     v.push(Case {
-        rule: "device index 0 (one device per mount)",
+        rule: "device index 0 (KABI 43) or below 64 (KABI 44)",
         test: Err("the tool passes device index 0 for every logged extent"),
     });
     v.push(Case {
@@ -509,7 +509,7 @@ fn ranges(max: usize) -> impl Strategy<Value = Vec<(u64, u64)>> {
 /// The module's verdict on a map built directly from its parts (not with
 /// famfs-format's conversion): what `FAMFSIOC_MAP_CREATE_V2` would say.
 fn module_verdict(size: u64, chunk: Option<u64>, parts: &[(u64, u64)]) -> Result<(), FmapError> {
-    let ext = |&(offset, len): &(u64, u64)| fmap::Extent { offset, len };
+    let ext = |&(offset, len): &(u64, u64)| fmap::Extent::new(offset, len);
     let layout = match chunk {
         None => {
             // The ioctl refuses more extents than it has room for before

@@ -20,7 +20,7 @@ fn file(p: &str, off: u64, len: u64) -> EntryBody {
         gid: 0,
         mode: 0o644,
         relpath: p.into(),
-        map: FileMap::Simple(vec![Extent { offset: off, len }]),
+        map: FileMap::Simple(vec![Extent::new(off, len)]),
     }
 }
 
@@ -124,24 +124,12 @@ fn allocator_first_fit_skips_metadata_and_logged_files() {
     let g = 1u64 << 30;
     let mut a = Allocator::new(g, 2 << 20, 8 << 20);
     // Superblock (2 MiB) and log (8 MiB): the first free unit is at 10 MiB.
-    assert_eq!(
-        a.alloc(1).unwrap(),
-        Extent {
-            offset: 10 << 20,
-            len: 2 << 20
-        }
-    );
+    assert_eq!(a.alloc(1).unwrap(), Extent::new(10 << 20, 2 << 20));
     a.mark_log(&[LogEntry {
         seqnum: 0,
         body: file("f", 12 << 20, 4 << 20),
     }]);
-    assert_eq!(
-        a.alloc(3 << 20).unwrap(),
-        Extent {
-            offset: 16 << 20,
-            len: 4 << 20
-        }
-    );
+    assert_eq!(a.alloc(3 << 20).unwrap(), Extent::new(16 << 20, 4 << 20));
     assert_eq!(a.free_bytes(), g - (20 << 20));
 }
 
@@ -376,31 +364,13 @@ fn allocator_in_4k_units_packs_small_files_and_aligns_large_ones() {
     assert_eq!(a.unit(), k4);
     // Small files one after another, each rounded up to 4 KiB.
     let x = a.alloc(1).unwrap();
-    assert_eq!(
-        x,
-        Extent {
-            offset: 10 << 20,
-            len: k4
-        }
-    );
+    assert_eq!(x, Extent::new(10 << 20, k4));
     let y = a.alloc(5000).unwrap();
-    assert_eq!(
-        y,
-        Extent {
-            offset: (10 << 20) + k4,
-            len: 2 * k4
-        }
-    );
+    assert_eq!(y, Extent::new((10 << 20) + k4, 2 * k4));
     // A file of 2 MiB or more starts on the next 2 MiB boundary (its
     // length stays a multiple of 4 KiB).
     let big = a.alloc((2 << 20) + 1).unwrap();
-    assert_eq!(
-        big,
-        Extent {
-            offset: 12 << 20,
-            len: (2 << 20) + k4
-        }
-    );
+    assert_eq!(big, Extent::new(12 << 20, (2 << 20) + k4));
     // The space left below it is still used by small files.
     let z = a.alloc(k4).unwrap();
     assert_eq!(z.offset, (10 << 20) + 3 * k4);

@@ -59,14 +59,8 @@ fn entries() -> Vec<(&'static str, LogEntry)> {
                     mode: 0o644,
                     relpath: "dir/data.bin".into(),
                     map: FileMap::Simple(vec![
-                        Extent {
-                            offset: 4 << 20,
-                            len: 2 << 20,
-                        },
-                        Extent {
-                            offset: 8 << 20,
-                            len: 2 << 20,
-                        },
+                        Extent::new(4 << 20, 2 << 20),
+                        Extent::new(8 << 20, 2 << 20),
                     ]),
                 },
             },
@@ -85,14 +79,8 @@ fn entries() -> Vec<(&'static str, LogEntry)> {
                     map: FileMap::Interleaved {
                         chunk_size: 2 << 20,
                         strips: vec![
-                            Extent {
-                                offset: 64 << 20,
-                                len: 4 << 20,
-                            },
-                            Extent {
-                                offset: 128 << 20,
-                                len: 4 << 20,
-                            },
+                            Extent::new(64 << 20, 4 << 20),
+                            Extent::new(128 << 20, 4 << 20),
                         ],
                     },
                 },

@@ -809,6 +809,7 @@ pub(crate) fn fuzz_maps(a: &FuzzArgs) -> Result<Result<(), OpError>> {
                 FAMFSIOC_MAP_GET_V2,
                 famfs_abi::kabi44::FAMFS44_IOC_NOP,
                 famfs_abi::kabi44::FAMFS44_IOC_MAP_CREATE,
+                famfs_abi::kabi44::FAMFS44_IOC_DAXDEV_OPEN,
             ];
             let base = known[rng.below(known.len() as u64) as usize];
             let cmd = match rng.below(3) {

@@ -46,18 +46,18 @@ fn push_header(v: &mut Vec<u8>, h: &FamfsIocFmapHeader) {
 }
 
 /// A message for a file of `size` bytes: simple `extents`, or the
-/// interleaved extents `ies` (chunk, nbytes, strips), every range on device
-/// `dev`.
+/// interleaved extents `ies` (chunk, nbytes, strips), each range on its own
+/// device or else on device `dev`.
 pub fn message(
     file_type: u8,
     size: u64,
-    extents: &[(u64, u64)],
+    extents: &[crate::ExtSpec],
     ies: &[crate::IeSpec],
     dev: u32,
     k: Knobs,
 ) -> anyhow::Result<Vec<u8>> {
-    let se = |(o, l): &(u64, u64)| FamfsIocSimpleExt {
-        se_devindex: dev,
+    let se = |(d, o, l): &crate::ExtSpec| FamfsIocSimpleExt {
+        se_devindex: d.unwrap_or(dev),
         reserved: 0,
         se_offset: *o,
         se_len: *l,
@@ -117,7 +117,15 @@ mod tests {
 
     #[test]
     fn a_message_has_the_documented_bytes() {
-        let m = message(0, 4096, &[(2 << 20, 2 << 20)], &[], 0, Knobs::default()).unwrap();
+        let m = message(
+            0,
+            4096,
+            &[(None, 2 << 20, 2 << 20)],
+            &[],
+            0,
+            Knobs::default(),
+        )
+        .unwrap();
         assert_eq!(m.len(), 56);
         assert_eq!(&m[2..4], &1u16.to_ne_bytes()); // fmap_version
         assert_eq!(&m[8..12], &1u32.to_ne_bytes()); // nextents

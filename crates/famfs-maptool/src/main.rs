@@ -23,8 +23,11 @@ mod k44;
 mod race;
 mod stress;
 
+/// An extent from the command line: its device (`DEV@`, KABI 44 only),
+/// offset and length.
+type ExtSpec = (Option<u32>, u64, u64);
 /// An interleaved extent from the command line: chunk size, bytes, strips.
-type IeSpec = (u64, u64, Vec<(u64, u64)>);
+type IeSpec = (u64, u64, Vec<ExtSpec>);
 
 #[derive(Parser)]
 #[command(
@@ -51,10 +54,11 @@ enum Cmd {
         /// File size in bytes (suffixes K, M, G, T; 0x for hexadecimal).
         #[arg(long, value_parser = parse_size)]
         size: u64,
-        /// A simple extent OFFSET:LEN (repeatable).
+        /// A simple extent [DEV@]OFFSET:LEN (repeatable; DEV@, a device
+        /// index, with --kabi44 only).
         #[arg(long = "extent", value_parser = parse_extent)]
-        extents: Vec<(u64, u64)>,
-        /// An interleaved extent CHUNK:NBYTES:OFF:LEN[,OFF:LEN...] (repeatable).
+        extents: Vec<ExtSpec>,
+        /// An interleaved extent CHUNK:NBYTES:[DEV@]OFF:LEN[,...] (repeatable).
         #[arg(long = "interleave", value_parser = parse_ie)]
         ies: Vec<IeSpec>,
         /// Use the v1 ioctl (FAMFSIOC_MAP_CREATE) instead of v2.
@@ -128,6 +132,24 @@ enum Cmd {
         #[arg(long)]
         kabi44: bool,
     },
+    /// Issue KABI 44's DAXDEV_OPEN on FILE (any file or directory of the
+    /// mount): open the dax device at PATH as device INDEX of the mount.
+    DaxdevOpen {
+        file: String,
+        path: String,
+        /// The device table index.
+        #[arg(long)]
+        index: u64,
+        /// The flags field (must be 0; for bad-input tests).
+        #[arg(long, default_value_t = 0)]
+        flags: u32,
+        /// This path length instead of the path's (bad-input tests).
+        #[arg(long)]
+        path_len: Option<u32>,
+        /// Pass an invalid user pointer for the path.
+        #[arg(long)]
+        bad_pointer: bool,
+    },
     /// Run a command with the N-th kernel allocation of its task failing.
     FailNth(failnth::Args),
     /// mount(2) a famfs file system; print OK or the errno name.
@@ -155,9 +177,19 @@ fn parse_mode(s: &str) -> Result<u32, String> {
     u32::from_str_radix(s, 8).map_err(|e| format!("bad octal mode '{s}': {e}"))
 }
 
-fn parse_extent(s: &str) -> Result<(u64, u64), String> {
-    let (o, l) = s.split_once(':').ok_or("expected OFFSET:LEN")?;
-    Ok((parse_size(o)?, parse_size(l)?))
+fn parse_extent(s: &str) -> Result<ExtSpec, String> {
+    let (dev, rest) = match s.split_once('@') {
+        Some((d, r)) => (
+            Some(
+                d.parse::<u32>()
+                    .map_err(|_| format!("bad device index '{d}'"))?,
+            ),
+            r,
+        ),
+        None => (None, s),
+    };
+    let (o, l) = rest.split_once(':').ok_or("expected [DEV@]OFFSET:LEN")?;
+    Ok((dev, parse_size(o)?, parse_size(l)?))
 }
 
 fn parse_ie(s: &str) -> Result<IeSpec, String> {
@@ -200,7 +232,7 @@ const BAD_PTR: usize = 0x10;
 fn create(
     file: &str,
     size: u64,
-    extents: &[(u64, u64)],
+    extents: &[ExtSpec],
     ies: &[IeSpec],
     v1: bool,
     ftype: u32,
@@ -210,6 +242,10 @@ fn create(
     creat: Option<u32>,
     repeat: u64,
 ) -> Result<Result<(), OpError>> {
+    let per_dev = extents.iter().chain(ies.iter().flat_map(|ie| ie.2.iter()));
+    if per_dev.clone().any(|e| e.0.is_some()) {
+        bail!("DEV@ extents are for --kabi44 (KABI 43 takes --devindex for all)");
+    }
     let f = open_target(file, creat)?;
     let issue = |cmd: u32, arg: *mut core::ffi::c_void, what: &str| {
         let mut res = ioctl(&f, cmd, arg, what);
@@ -232,7 +268,7 @@ fn create(
             ext_list_count: raw_count.unwrap_or(extents.len() as u64),
             ..Default::default()
         };
-        for (d, (o, l)) in m.ext_list.iter_mut().zip(extents) {
+        for (d, (_, o, l)) in m.ext_list.iter_mut().zip(extents) {
             *d = FamfsExtent {
                 offset: *o,
                 len: *l,
@@ -247,7 +283,7 @@ fn create(
     }
     let simple: Vec<FamfsIocSimpleExtent> = extents
         .iter()
-        .map(|(o, l)| FamfsIocSimpleExtent {
+        .map(|(_, o, l)| FamfsIocSimpleExtent {
             devindex,
             offset: *o,
             len: *l,
@@ -257,7 +293,7 @@ fn create(
         .iter()
         .map(|(_, _, s)| {
             s.iter()
-                .map(|(o, l)| FamfsIocSimpleExtent {
+                .map(|(_, o, l)| FamfsIocSimpleExtent {
                     devindex,
                     offset: *o,
                     len: *l,
@@ -335,6 +371,34 @@ fn create44(
     ))
 }
 
+fn daxdev_open(
+    file: &str,
+    path: &str,
+    index: u64,
+    flags: u32,
+    path_len: Option<u32>,
+    bad_pointer: bool,
+) -> Result<Result<(), OpError>> {
+    use famfs_abi::kabi44::{FamfsIocDaxdev, FAMFS44_IOC_DAXDEV_OPEN};
+    let f = File::open(file).with_context(|| format!("open {file}"))?;
+    let mut req = FamfsIocDaxdev {
+        daxdev_index: index,
+        daxdev_path: if bad_pointer {
+            BAD_PTR as u64
+        } else {
+            path.as_ptr() as u64
+        },
+        daxdev_path_len: path_len.unwrap_or(path.len() as u32),
+        flags,
+    };
+    Ok(ioctl(
+        &f,
+        FAMFS44_IOC_DAXDEV_OPEN,
+        &raw mut req,
+        "DAXDEV_OPEN",
+    ))
+}
+
 fn get(file: &str, v1_only: bool) -> Result<Result<(), OpError>> {
     let f = File::open(file).with_context(|| format!("open {file}"))?;
     let mut m = FamfsIocMap::default();
@@ -375,7 +439,12 @@ fn get(file: &str, v1_only: bool) -> Result<Result<(), OpError>> {
     );
     if h.fioc_ext_type == FAMFS_IOC_EXT_SIMPLE {
         for e in g.simple_extents() {
-            println!("v2 extent {:#x}:{:#x}", e.offset, e.len);
+            println!(
+                "v2 extent {}{:#x}:{:#x}",
+                dev_prefix(e.devindex),
+                e.offset,
+                e.len
+            );
         }
     } else {
         let (ie, strips) = g.interleaved();
@@ -384,10 +453,24 @@ fn get(file: &str, v1_only: bool) -> Result<Result<(), OpError>> {
             ie.ie_nstrips, ie.ie_chunk_size, ie.ie_nbytes
         );
         for e in strips {
-            println!("v2 strip {:#x}:{:#x}", e.offset, e.len);
+            println!(
+                "v2 strip {}{:#x}:{:#x}",
+                dev_prefix(e.devindex),
+                e.offset,
+                e.len
+            );
         }
     }
     Ok(Ok(()))
+}
+
+/// `DEV@` before a range on another device than 0 (the `--extent` syntax).
+fn dev_prefix(dev: u64) -> String {
+    if dev == 0 {
+        String::new()
+    } else {
+        format!("{dev}@")
+    }
 }
 
 fn touch(
@@ -532,6 +615,14 @@ fn run(cli: Cli) -> Result<Result<(), OpError>> {
             misaligned,
             private,
         } => touch(&file, step, write, misaligned, private),
+        Cmd::DaxdevOpen {
+            file,
+            path,
+            index,
+            flags,
+            path_len,
+            bad_pointer,
+        } => daxdev_open(&file, &path, index, flags, path_len, bad_pointer),
         Cmd::Nop { file, kabi44 } => {
             let f = File::open(&file).with_context(|| format!("open {file}"))?;
             if kabi44 {

@@ -555,7 +555,7 @@ impl Common {
 /// Gives the empty file `path` one simple extent of `size` bytes at device
 /// offset `off`, through MAP_CREATE_V2.
 fn give_map(path: &str, size: u64, off: u64) -> Result<()> {
-    let extents = [(off, size)];
+    let extents = [(None, off, size)];
     let r = super::create(
         path,
         size,

@@ -170,10 +170,7 @@ fn simple_extents(mem: &dyn Mem, addr: u64, n: usize, errs: &mut BTreeSet<i32>) 
         if u64_at(&b, 0) != 0 {
             errs.insert(EINVAL);
         }
-        out.push(Extent {
-            offset: u64_at(&b, 8),
-            len: u64_at(&b, 16),
-        });
+        out.push(Extent::new(u64_at(&b, 8), u64_at(&b, 16)));
     }
     out
 }
@@ -237,10 +234,7 @@ pub fn map_create_v1(mem: &dyn Mem, arg: u64, target: Target, mount: &Mount<'_>)
         (true, Some(file_type), Ok(n)) => {
             let mut extents = [Extent::default(); 2];
             for (i, e) in extents.iter_mut().enumerate().take(n) {
-                *e = Extent {
-                    offset: u64_at(&b, 24 + 16 * i),
-                    len: u64_at(&b, 32 + 16 * i),
-                };
+                *e = Extent::new(u64_at(&b, 24 + 16 * i), u64_at(&b, 32 + 16 * i));
             }
             Some(Fmap {
                 file_type,

@@ -205,10 +205,7 @@ pub fn map_get(f: &File) -> io::Result<KernelMap> {
     let mut g = FamfsIocGetFmap::default();
     ioctl(f, FAMFSIOC_MAP_GET_V2, &raw mut g)?;
     let h = g.iocmap;
-    let ext = |e: &FamfsIocSimpleExtent| Extent {
-        offset: e.offset,
-        len: e.len,
-    };
+    let ext = |e: &FamfsIocSimpleExtent| Extent::new(e.offset, e.len);
     let bad = || {
         io::Error::new(
             io::ErrorKind::InvalidData,

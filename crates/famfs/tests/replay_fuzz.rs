@@ -74,10 +74,7 @@ fn arb_log() -> impl Strategy<Value = Replay> {
                     gid: 0,
                     mode: 0o644,
                     relpath,
-                    map: FileMap::Simple(vec![Extent {
-                        offset: 2 << 20,
-                        len: 2 << 20,
-                    }]),
+                    map: FileMap::Simple(vec![Extent::new(2 << 20, 2 << 20)]),
                 }
             };
             r.entries.push(LogEntry { seqnum: slot, body });

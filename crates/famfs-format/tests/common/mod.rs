@@ -44,7 +44,7 @@ pub fn file(p: &str, exts: &[(u64, u64)], size: u64) -> EntryBody {
         size,
         FileMap::Simple(
             exts.iter()
-                .map(|&(offset, len)| Extent { offset, len })
+                .map(|&(offset, len)| Extent::new(offset, len))
                 .collect(),
         ),
     )

@@ -308,10 +308,7 @@ mod tests {
             gid: 0,
             mode: 0o644,
             relpath: p.into(),
-            map: FileMap::Simple(vec![Extent {
-                offset: 10 << 20,
-                len: 2 << 20,
-            }]),
+            map: FileMap::Simple(vec![Extent::new(10 << 20, 2 << 20)]),
         }
     }
 
