@@ -190,22 +190,7 @@ proptest! {
     /// puts it on, and the reported run is really contiguous.
     #[test]
     fn resolve_agrees_with_model(map in arb_valid_map(), probe in any::<u64>()) {
-        let limits = Limits::new(DEV);
-        prop_assert_eq!(map.validate(&limits), Ok(()));
-        let pages = model_pages(&map);
-        for (i, want) in pages.iter().enumerate() {
-            let pos = i as u64 * PAGE;
-            let got = map.resolve(pos).expect("a mapped page resolves");
-            prop_assert_eq!(got.dev_offset, *want);
-            // Runs are whole pages (the last page's run may reach past the
-            // end of the file, inside the extent or strip chunk it is in).
-            prop_assert!(got.len >= PAGE);
-            // The claimed run is contiguous: checked pairwise, page by page.
-            if got.len > PAGE && i + 1 < pages.len() {
-                prop_assert_eq!(pages[i + 1], want + PAGE);
-                prop_assert_eq!(map.resolve(pos + PAGE).unwrap().len, got.len - PAGE);
-            }
-        }
+        let pages = resolves_as_modelled(&map, &Limits::new(DEV))?;
         // Past the mapped pages nothing resolves; within a page offsets add up.
         let end = pages.len() as u64 * PAGE;
         prop_assert!(map.resolve(end).is_none());
@@ -272,18 +257,30 @@ proptest! {
     /// its extent or chunk).
     #[test]
     fn resolve_agrees_with_model_4k(map in arb_valid_map_in(SMALL_UNIT)) {
-        let limits = Limits { unit: SMALL_UNIT, ..Limits::new(DEV) };
-        prop_assert_eq!(map.validate(&limits), Ok(()));
-        let pages = model_pages(&map);
-        for (i, want) in pages.iter().enumerate() {
-            let pos = i as u64 * PAGE;
-            let got = map.resolve(pos).expect("a mapped page resolves");
-            prop_assert_eq!(got.dev_offset, *want);
-            if got.len > PAGE && i + 1 < pages.len() {
-                prop_assert_eq!(pages[i + 1], want + PAGE);
-            }
+        resolves_as_modelled(&map, &Limits { unit: SMALL_UNIT, ..Limits::new(DEV) })?;
+    }
+}
+
+/// `map` is valid under `limits`, and every file page resolves to the page
+/// the simulation puts it on, with a run that is really contiguous; gives
+/// the simulated pages.
+fn resolves_as_modelled(map: &Fmap, limits: &Limits) -> Result<Vec<u64>, TestCaseError> {
+    prop_assert_eq!(map.validate(limits), Ok(()));
+    let pages = model_pages(map);
+    for (i, want) in pages.iter().enumerate() {
+        let pos = i as u64 * PAGE;
+        let got = map.resolve(pos).expect("a mapped page resolves");
+        prop_assert_eq!(got.dev_offset, *want);
+        // Runs are whole pages (the last page's run may reach past the
+        // end of the file, inside the extent or strip chunk it is in).
+        prop_assert!(got.len >= PAGE);
+        // The claimed run is contiguous: checked pairwise, page by page.
+        if got.len > PAGE && i + 1 < pages.len() {
+            prop_assert_eq!(pages[i + 1], want + PAGE);
+            prop_assert_eq!(map.resolve(pos + PAGE).unwrap().len, got.len - PAGE);
         }
     }
+    Ok(pages)
 }
 
 #[test]
