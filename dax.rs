@@ -133,9 +133,6 @@ pub(crate) fn add_device(sb: &SuperBlock<Famfs>, index: u64, path: &CStr) -> Res
         (None, Some(_)) => return Err(add_refused(index, "another device has that index", EEXIST)),
         (None, None) => {}
     }
-    let mut shown = [0u8; 32];
-    let n = dax.name().to_bytes().len().min(shown.len());
-    shown[..n].copy_from_slice(&dax.name().to_bytes()[..n]);
     let added = AddedDevice::claim(dax, sb, slot).map_err(|e| {
         let why = if e == EOPNOTSUPP {
             "the dax device is not bound to fsdev_dax"
@@ -152,15 +149,13 @@ pub(crate) fn add_device(sb: &SuperBlock<Famfs>, index: u64, path: &CStr) -> Res
     if size == 0 {
         return Err(add_refused(index, "the device has no memory", EINVAL));
     }
-    if info.add_device(slot, added).is_err() {
+    if !info.add_device(slot, added) {
         // Not reached: the slot was checked free under the same lock.
         return Err(add_refused(index, "another device has that index", EEXIST));
     }
-    pr_info!(
-        "device {slot}: {} MiB ({})\n",
-        size >> 20,
-        core::str::from_utf8(&shown[..n]).unwrap_or("?")
-    );
+    if let Some(c) = info.device(slot) {
+        pr_info!("device {slot}: {} MiB ({})\n", size >> 20, c.name());
+    }
     Ok(())
 }
 

@@ -130,24 +130,21 @@ impl FsInfo {
         }
     }
 
-    /// Puts `dev` in the table at `index` (1 to 63), if that slot is free;
-    /// the caller holds `dev_lock`. Gives the device back if not.
-    pub(crate) fn add_device(&self, index: u32, dev: AddedDevice) -> Result<(), AddedDevice> {
+    /// Puts `dev` in the table at `index` (1 to 63) if that slot is free,
+    /// and says whether it did (if not, `dev` is dropped: its claim is
+    /// released). The caller holds `dev_lock`.
+    pub(crate) fn add_device(&self, index: u32, dev: AddedDevice) -> bool {
         let Some(slot) = (index as usize)
             .checked_sub(1)
             .and_then(|i| self.added.get(i))
         else {
-            return Err(dev);
+            return false;
         };
-        if slot.as_ref().is_some() {
-            return Err(dev);
-        }
         if !slot.populate(dev) {
-            // Lost a race the caller's lock excludes; the value was dropped.
-            return Ok(());
+            return false;
         }
         set_bits(self.counters.get(Counter::Devices), 1u64 << index);
-        Ok(())
+        true
     }
 
     /// The limits a new map is validated against: every open device, the

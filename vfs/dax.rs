@@ -130,11 +130,6 @@ impl DaxRef {
         ptr::eq(self.dax_dev, claim.dax_dev)
     }
 
-    /// The device's own name (`dax1.0`).
-    pub(crate) fn name(&self) -> &CStr {
-        CStr::from_bytes_until_nul(&self.name).unwrap_or(c"dax")
-    }
-
     /// Claims the device with `holder` and its holder operations.
     fn claim(
         self,
@@ -384,7 +379,9 @@ impl<T: FileSystem> Tables<T> {
         // the `AddedDevice`), with the same caveat for a notification racing
         // with the release as for device 0.
         let (sb, index) = unsafe { ((*holder).sb, (*holder).index) };
-        // SAFETY: As above: a live superblock of type `T`.
+        // SAFETY: `sb` is the superblock of type `T` that `AddedDevice::claim`
+        // stored in the token (its invariant); its `Info` owns the
+        // `AddedDevice`, so the superblock is live while the claim is.
         let sb = unsafe { SuperBlock::<T>::from_raw(sb) };
         from_result(|| {
             T::notify_failure(sb, index, offset, len, FailureFlags(mf_flags))?;
