@@ -27,6 +27,7 @@ mod ioctl;
 mod iomap;
 mod mount;
 pub mod msg44;
+pub mod opts;
 pub mod ranges;
 mod registry;
 #[allow(unsafe_code)]

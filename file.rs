@@ -4,10 +4,11 @@
 //! faults, all served through the file's extent map.
 //!
 //! The rules owned here: who may open a file for writing (`strict_write`),
-//! reads stop at the end of the file, writes never extend it (a write that
-//! starts at or past the end fails with `ENOSPC`, one that crosses it is
-//! short), only files that can serve data are mapped, and every fault checks
-//! that under the invalidate lock.
+//! write(2) only where the mount's permission bits allow it, reads stop at
+//! the end of the file, writes never extend it (a write that starts at or
+//! past the end fails with `ENOSPC`, one that crosses it is short), only
+//! files that can serve data are mapped, and every fault checks that under
+//! the invalidate lock.
 
 #![deny(unsafe_code)]
 
@@ -16,6 +17,7 @@ use kernel::sync::atomic::Relaxed;
 
 use crate::inode::usable_meta;
 use crate::mount::Famfs;
+use crate::opts::Op;
 use crate::vfs::file::{FaultResult, File, IovIter, Kiocb, VmFault};
 use crate::vfs::fs::Counter;
 use crate::vfs::inode::Inode;
@@ -52,6 +54,8 @@ pub(crate) fn read_iter(iocb: &mut Kiocb<'_, Famfs>, to: &mut IovIter) -> Result
 /// `write_iter`: writes never extend a file.
 pub(crate) fn write_iter(iocb: &mut Kiocb<'_, Famfs>, from: &mut IovIter) -> Result<usize> {
     let inode = iocb.file().inode();
+    // The mount's permission bits first: a refused write changes nothing.
+    inode.super_block().info().may(Op::Write)?;
     // Under the lock, as for reads: checked before it, a truncate in between
     // turned this write into ENOSPC (past the new end) instead of the
     // invalid file's ENXIO.

@@ -11,7 +11,8 @@
 //! The rules owned here: a map is given once, to an empty regular file, by
 //! a privileged caller on a healthy writable mount, after validation
 //! (`fmap.rs`) and a claim of its memory (`registry.rs`); any size change
-//! makes the file invalid for good.
+//! makes the file invalid for good; every namespace and attribute change
+//! asks the mount's permission bits first (`opts.rs`).
 
 #![deny(unsafe_code)]
 
@@ -20,6 +21,7 @@ use kernel::sync::atomic::{Acquire, Atomic, Relaxed};
 
 use crate::fmap::{Fmap, FmapError, MAX_DEVICES};
 use crate::mount::{Famfs, FsInfo};
+use crate::opts::{self, AttrChange, Op};
 use crate::registry::ClaimError;
 use crate::vfs::fs::Counter;
 use crate::vfs::inode::{new_inode, Attr, Inode, Kind, Locked, NewDentry};
@@ -39,6 +41,7 @@ pub(crate) struct FileMeta {
 
 /// `create`: a new, empty regular file.
 pub(crate) fn create(dir: &Locked<'_, Famfs>, dentry: NewDentry<'_, Famfs>, mode: u32) -> Result {
+    info(dir).may(Op::Create)?;
     let inode = new_inode(dir.super_block(), Some(dir), Kind::File, mode)?;
     dentry.instantiate(inode);
     dir.dir_changed();
@@ -47,12 +50,38 @@ pub(crate) fn create(dir: &Locked<'_, Famfs>, dentry: NewDentry<'_, Famfs>, mode
 
 /// `mkdir`.
 pub(crate) fn mkdir(dir: &Locked<'_, Famfs>, dentry: NewDentry<'_, Famfs>, mode: u32) -> Result {
+    info(dir).may(Op::Mkdir)?;
     let inode = new_inode(dir.super_block(), Some(dir), Kind::Dir, mode)?;
     dentry.instantiate(inode);
     dir.dir_changed();
     // The new directory's ".." links its parent.
     dir.inc_nlink();
     Ok(())
+}
+
+/// Unlink: a file with a map needs the permission bit (an empty file is
+/// always removable, as the tools undo a failed create that way).
+pub(crate) fn may_unlink(dir: &Locked<'_, Famfs>, victim: &Inode<Famfs>) -> Result {
+    if victim.data().is_some() {
+        info(dir).may(Op::UnlinkMapped)?;
+    }
+    Ok(())
+}
+
+/// rmdir.
+pub(crate) fn may_rmdir(dir: &Locked<'_, Famfs>, _victim: &Inode<Famfs>) -> Result {
+    info(dir).may(Op::Rmdir)
+}
+
+/// Rename of `source`, replacing `replaced` (an existing target that goes
+/// away; `None` for a new name or an exchange).
+pub(crate) fn may_rename(source: &Inode<Famfs>, replaced: Option<&Inode<Famfs>>) -> Result {
+    let info = info(source);
+    let mapped = replaced.is_some_and(|r| r.data().is_some());
+    match opts::refused_rename(info.opts(), mapped) {
+        Some(op) => info.refuse(op),
+        None => Ok(()),
+    }
 }
 
 /// The per-mount state of an inode's mount.
@@ -101,7 +130,7 @@ pub(crate) fn may_create_map(inode: &Inode<Famfs>) -> Result {
     if info(inode).has_failed() {
         return Err(EIO);
     }
-    Ok(())
+    info(inode).may(Op::MapCreate)
 }
 
 /// Logs (rate-limited) why a map was refused and returns its errno.
@@ -191,16 +220,29 @@ pub(crate) fn evict(inode: &Inode<Famfs>, meta: Option<KBox<FileMeta>>) {
         .fetch_sub(meta.fmap.mapped_bytes(), Relaxed);
 }
 
-/// `setattr` of regular files: any size change makes a mapped file invalid
-/// (it serves no data until remount), and existing mappings are torn down so
-/// that their next access faults (and gets `SIGBUS`).
+/// `setattr` of files and directories: first the permission bits (a
+/// change the kernel makes by itself, such as dropping set-user-ID on a
+/// write, is not asked about); then any size change makes a mapped file
+/// invalid (it serves no data until remount), and existing mappings are
+/// torn down so that their next access faults (and gets `SIGBUS`).
 pub(crate) fn setattr(inode: &Locked<'_, Famfs>, attr: &Attr<'_>) -> Result {
-    let Some(size) = attr.new_size() else {
+    let new_size = attr.new_size().filter(|&s| s != inode.size());
+    if !attr.is_forced() {
+        let change = AttrChange {
+            size: new_size.is_some(),
+            mode: attr.changes_mode(),
+            owner: attr.changes_owner(),
+            // A truncate (also one to the same size, as O_TRUNC of an
+            // empty file) sets the times itself: not a utimes.
+            times: attr.changes_times() && attr.new_size().is_none(),
+        };
+        if let Some(op) = opts::refused_setattr(info(inode).opts(), change) {
+            return info(inode).refuse(op);
+        }
+    }
+    let Some(size) = new_size else {
         return Ok(());
     };
-    if size == inode.size() {
-        return Ok(());
-    }
     if let Some(m) = inode.data() {
         // The invalidate lock, held exclusively, orders this against
         // faults: one that found the file valid holds it shared and has

@@ -2,8 +2,10 @@
 
 //! The famfs ioctls, issued on any open file or directory of a mount: those
 //! of KABI 43 (`uapi/famfs_ioctl.h`), and beside them those of KABI 44
-//! (`uapi/famfs_kabi44.h`) that a one-device mount can serve: NOP and
-//! MAP_CREATE with its self-describing message (decoded by `msg44.rs`).
+//! (`uapi/famfs_kabi44.h`): NOP, MAP_CREATE with its self-describing
+//! message (decoded by `msg44.rs`), DAXDEV_OPEN, the permission bits
+//! (GET/SET/CLEAR_OPTS, `opts.rs`), and our MAP_GET, which reads a map back
+//! as a message.
 //! The two sets share no command number, so the number alone says which
 //! ABI a caller speaks. See Documentation/famfs.rst for every rule and
 //! errno.
@@ -19,7 +21,7 @@
 
 use core::mem::{offset_of, size_of};
 
-use kernel::ioctl::{_IO, _IOR, _IOW};
+use kernel::ioctl::{_IO, _IOR, _IOW, _IOWR};
 use kernel::prelude::*;
 use kernel::uaccess::{UserPtr, UserSlice};
 
@@ -31,6 +33,7 @@ use crate::fmap::{
 use crate::inode;
 use crate::mount::Famfs;
 use crate::msg44;
+use crate::opts;
 use crate::vfs;
 use crate::vfs::file::File;
 
@@ -63,6 +66,7 @@ type Ioc44Header = b::famfs_ioc_fmap_header;
 type Ioc44SimpleExt = b::famfs_ioc_simple_ext;
 type Ioc44Iext = b::famfs_ioc_iext;
 type Ioc44Daxdev = b::famfs_ioc_daxdev;
+type Ioc44Opts = b::famfs_ioc_opts;
 
 /// KABI 44: does nothing and succeeds.
 pub(crate) const FAMFS44_IOC_NOP: u32 = _IO(MAGIC, 0x50);
@@ -71,6 +75,14 @@ pub(crate) const FAMFS44_IOC_NOP: u32 = _IO(MAGIC, 0x50);
 pub(crate) const FAMFS44_IOC_MAP_CREATE: u32 = _IOW::<Ioc44Header>(MAGIC, 0x51);
 /// KABI 44: open a dax device as an entry of the mount's device table.
 pub(crate) const FAMFS44_IOC_DAXDEV_OPEN: u32 = _IOW::<Ioc44Daxdev>(MAGIC, 0x52);
+/// KABI 44: read the mount's permission bits.
+pub(crate) const FAMFS44_IOC_GET_OPTS: u32 = _IOR::<Ioc44Opts>(MAGIC, 0x53);
+/// KABI 44: set permission bits; the bits after it are copied back.
+pub(crate) const FAMFS44_IOC_SET_OPTS: u32 = _IOWR::<Ioc44Opts>(MAGIC, 0x54);
+/// KABI 44: clear permission bits; the bits after it are copied back.
+pub(crate) const FAMFS44_IOC_CLEAR_OPTS: u32 = _IOWR::<Ioc44Opts>(MAGIC, 0x55);
+/// Our addition: read a file's map back as a KABI 44 message.
+pub(crate) const FAMFS44_IOC_MAP_GET: u32 = _IOWR::<Ioc44Header>(MAGIC, 0x5a);
 
 // The KABI 44 structures as bindgen made them from the header must have the
 // layout msg44.rs decodes (the reference's x86-64 layout).
@@ -105,11 +117,33 @@ const _: () = {
     assert!(b::FAMFS44_MAX_DAXDEVS == msg44::MAX_DAXDEVS);
     assert!(b::FAMFS44_EXT_SIMPLE == msg44::EXT_SIMPLE);
     assert!(b::FAMFS44_EXT_INTERLEAVE == msg44::EXT_INTERLEAVE);
+    // The permission bits of opts.rs are the header's.
+    assert!(size_of::<Ioc44Opts>() == 8);
+    assert!(b::FAMFS44_OPT_CREATE as u64 == opts::CREATE);
+    assert!(b::FAMFS44_OPT_MKDIR as u64 == opts::MKDIR);
+    assert!(b::FAMFS44_OPT_MKNOD as u64 == opts::MKNOD);
+    assert!(b::FAMFS44_OPT_SYMLINK as u64 == opts::SYMLINK);
+    assert!(b::FAMFS44_OPT_LINK as u64 == opts::LINK);
+    assert!(b::FAMFS44_OPT_UNLINK as u64 == opts::UNLINK);
+    assert!(b::FAMFS44_OPT_RMDIR as u64 == opts::RMDIR);
+    assert!(b::FAMFS44_OPT_RENAME as u64 == opts::RENAME);
+    assert!(b::FAMFS44_OPT_CHMOD as u64 == opts::CHMOD);
+    assert!(b::FAMFS44_OPT_CHOWN as u64 == opts::CHOWN);
+    assert!(b::FAMFS44_OPT_TRUNCATE as u64 == opts::TRUNCATE);
+    assert!(b::FAMFS44_OPT_UTIMES as u64 == opts::UTIMES);
+    assert!(b::FAMFS44_OPT_WRITE as u64 == opts::WRITE);
+    assert!(b::FAMFS44_OPT_XATTR as u64 == opts::XATTR);
+    assert!(b::FAMFS44_OPT_MAP_CREATE as u64 == opts::MAP_CREATE);
+    assert!(b::FAMFS44_OPT_DEFAULT as u64 == opts::KABI44_DEFAULT);
     // No KABI 44 number means anything in KABI 43.
     let k44 = [
         FAMFS44_IOC_NOP,
         FAMFS44_IOC_MAP_CREATE,
         FAMFS44_IOC_DAXDEV_OPEN,
+        FAMFS44_IOC_GET_OPTS,
+        FAMFS44_IOC_SET_OPTS,
+        FAMFS44_IOC_CLEAR_OPTS,
+        FAMFS44_IOC_MAP_GET,
     ];
     let k43 = [
         FAMFSIOC_MAP_CREATE,
@@ -424,6 +458,48 @@ fn daxdev_open(file: &File<Famfs>, arg: usize) -> Result {
     crate::dax::add_device(inode.super_block(), index, path)
 }
 
+/// KABI 44 `SET_OPTS` (`set`) and `CLEAR_OPTS`: `CAP_SYS_ADMIN`; bits the
+/// ABI does not define are refused; the bits after the change are copied
+/// back into the caller's structure.
+fn update_opts(file: &File<Famfs>, arg: usize, set: bool) -> Result {
+    if !vfs::capable_sys_admin() {
+        return Err(EPERM);
+    }
+    let mut req = Image::<{ size_of::<Ioc44Opts>() }>::read(arg)?;
+    let info = file.inode().super_block().info();
+    let now = info.update_opts(req.u64_at(0), set).map_err(|e| {
+        vfs::pr_err_limited!(
+            "{}: {}: unknown permission bits {:#x}\n",
+            info.device_name(),
+            if set { "SET_OPTS" } else { "CLEAR_OPTS" },
+            e.0
+        );
+        EINVAL
+    })?;
+    req.set_u64(0, now);
+    req.write(arg, size_of::<Ioc44Opts>())
+}
+
+/// Our KABI 44 `MAP_GET`: the file's map as a message, into the caller's
+/// buffer of `fmap_size` bytes (see `uapi/famfs_kabi44.h`).
+fn map_get44(file: &File<Famfs>, arg: usize) -> Result {
+    let (fmap, size) = inode::current_map(file.inode())?;
+    let have = Image::<{ msg44::HEADER_SIZE }>::read(arg)?.u32_at(msg44::off::H_FMAP_SIZE);
+    let mut msg = KVec::with_capacity(msg44::LONGEST_MAP, GFP_KERNEL)?;
+    msg.resize(msg44::LONGEST_MAP, 0, GFP_KERNEL)?;
+    let len = msg44::encode(&fmap, size, &mut msg).ok_or(EINVAL)?;
+    if (have as usize) < len {
+        // Only the header, saying how long the message is.
+        UserSlice::new(UserPtr::from_addr(arg), msg44::HEADER_SIZE)
+            .writer()
+            .write_slice(&msg[..msg44::HEADER_SIZE])?;
+        return Err(ERANGE);
+    }
+    UserSlice::new(UserPtr::from_addr(arg), len)
+        .writer()
+        .write_slice(&msg[..len])
+}
+
 /// Installs a decoded map (or reports why it was refused).
 fn map_create(file: &File<Famfs>, decoded: Result<(Fmap, bool), FmapError>) -> Result {
     let inode = file.inode();
@@ -515,6 +591,14 @@ pub(crate) fn ioctl(file: &File<Famfs>, cmd: u32, arg: usize) -> Result<isize> {
         }
         FAMFS44_IOC_NOP => {}
         FAMFS44_IOC_DAXDEV_OPEN => daxdev_open(file, arg)?,
+        FAMFS44_IOC_GET_OPTS => {
+            let mut img = Image::<{ size_of::<Ioc44Opts>() }>::zeroed();
+            img.set_u64(0, inode.super_block().info().opts());
+            img.write(arg, size_of::<Ioc44Opts>())?;
+        }
+        FAMFS44_IOC_SET_OPTS => update_opts(file, arg, true)?,
+        FAMFS44_IOC_CLEAR_OPTS => update_opts(file, arg, false)?,
+        FAMFS44_IOC_MAP_GET => map_get44(file, arg)?,
         FAMFS44_IOC_MAP_CREATE => {
             inode::may_create_map(inode)?;
             let fmap =

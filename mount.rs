@@ -15,6 +15,7 @@ use kernel::sync::{Mutex, SetOnce};
 
 use crate::fmap::{Limits, FAMFS_ALIGN, MAX_DEVICES, SMALL_UNIT};
 use crate::inode::FileMeta;
+use crate::opts::{self, Op, UnknownBits};
 use crate::registry::Registry;
 use crate::vfs::dax::{AddedDevice, DaxClaim, FailureFlags};
 use crate::vfs::file::{FaultResult, File, IovIter, Kiocb, VmFault};
@@ -23,6 +24,7 @@ use crate::vfs::fs::{
 };
 use crate::vfs::inode::{Attr, Inode, Locked, NewDentry};
 use crate::vfs::iomap::{Iomap, IomapFlags};
+use crate::vfs::pr_warn_limited;
 
 /// The famfs magic number (statfs `f_type`; also the on-media superblock's).
 pub(crate) const FAMFS_SUPER_MAGIC: u32 = crate::bindings::FAMFS_SUPER_MAGIC;
@@ -49,6 +51,13 @@ pub(crate) struct FsInfo {
     alloc_unit: Atomic<u64>,
     /// Whether `alloc_unit=` was given (matters for remount).
     unit_given: Atomic<bool>,
+    /// `kabi=`: the ABI generation whose permission bits the mount starts
+    /// with (43, the default, or 44).
+    kabi: Atomic<u32>,
+    /// Whether `kabi=` was given (a remount may repeat it, not change it).
+    kabi_given: Atomic<bool>,
+    /// The permission bits (`opts.rs`): which operations the mount serves.
+    opts: Atomic<u64>,
     /// The claimed device, from `fill_super` on: device 0.
     backing: SetOnce<DaxClaim>,
     /// Devices 1 to 63, added while mounted (KABI 44 `DAXDEV_OPEN`), at
@@ -78,6 +87,9 @@ impl FsInfo {
             strict_write: Atomic::new(false),
             alloc_unit: Atomic::new(FAMFS_ALIGN),
             unit_given: Atomic::new(false),
+            kabi: Atomic::new(43u32),
+            kabi_given: Atomic::new(false),
+            opts: Atomic::new(opts::KABI43_DEFAULT),
             backing: SetOnce::new(),
             added: [const { SetOnce::new() }; MAX_DEVICES - 1],
             dev_lock <- new_mutex!(()),
@@ -95,6 +107,47 @@ impl FsInfo {
     /// The mount's allocation unit (`alloc_unit=`): 2 MiB or 4 KiB.
     pub(crate) fn alloc_unit(&self) -> u64 {
         self.alloc_unit.load(Relaxed)
+    }
+
+    /// The mount's permission bits.
+    pub(crate) fn opts(&self) -> u64 {
+        self.opts.load(Relaxed)
+    }
+
+    /// Whether the permission bits allow `op`: if not, one rate-limited log
+    /// line and `EPERM`.
+    pub(crate) fn may(&self, op: Op) -> Result {
+        if op.allowed(self.opts()) {
+            return Ok(());
+        }
+        self.refuse(op)
+    }
+
+    /// Refuses `op` as [`Self::may`] does.
+    pub(crate) fn refuse(&self, op: Op) -> Result {
+        pr_warn_limited!(
+            "{}: {} refused: the mount's permission bit is clear\n",
+            self.device_name(),
+            op.describe()
+        );
+        Err(EPERM)
+    }
+
+    /// `SET_OPTS` (`set`) or `CLEAR_OPTS` of `bits`: the bits after it.
+    pub(crate) fn update_opts(&self, bits: u64, set: bool) -> Result<u64, UnknownBits> {
+        let mut cur = self.opts.load(Relaxed);
+        loop {
+            let new = opts::update(cur, bits, set)?;
+            match self.opts.cmpxchg(cur, new, Relaxed) {
+                Ok(_) => return Ok(new),
+                Err(now) => cur = now,
+            }
+        }
+    }
+
+    /// The name of device 0 (as in /sys/fs/famfs/), for log lines.
+    pub(crate) fn device_name(&self) -> &CStr {
+        self.backing().map_or(c"famfs", DaxClaim::name)
     }
 
     /// Whether a memory failure stopped the mount.
@@ -198,6 +251,8 @@ pub(crate) enum MountOption {
     /// `alloc_unit=4k` or `alloc_unit=2m` (also in bytes): see
     /// [`FsInfo::alloc_unit`].
     AllocUnit(u64),
+    /// `kabi=43` or `kabi=44`: the permission bits the mount starts with.
+    Kabi(u32),
 }
 
 /// Why a mount option was refused (always `EINVAL`).
@@ -215,6 +270,8 @@ pub(crate) enum OptionError {
     AllocUnit,
     /// `dax=` with another value than `always`.
     Dax,
+    /// `kabi=` other than 43 or 44.
+    Kabi,
 }
 
 /// Decodes one mount option; `value` is `None` for a bare key (a flag).
@@ -247,7 +304,12 @@ pub(crate) fn parse_option(key: &[u8], value: Option<&[u8]>) -> Result<MountOpti
             Ok(MountOption::AllocUnit(FAMFS_ALIGN))
         }
         (b"alloc_unit", Some(_)) => Err(OptionError::AllocUnit),
-        (b"mode" | b"alloc_unit", None) | (b"strict_write", Some(_)) => Err(OptionError::Form),
+        (b"kabi", Some(b"43")) => Ok(MountOption::Kabi(43)),
+        (b"kabi", Some(b"44")) => Ok(MountOption::Kabi(44)),
+        (b"kabi", Some(_)) => Err(OptionError::Kabi),
+        (b"mode" | b"alloc_unit" | b"kabi", None) | (b"strict_write", Some(_)) => {
+            Err(OptionError::Form)
+        }
         _ => Err(OptionError::Unknown),
     }
 }
@@ -286,6 +348,12 @@ fn parse_param(fc: &FsContext<'_, Famfs>, param: Param<'_>) -> Result {
             OptionError::Form if key.to_bytes() == b"alloc_unit" => {
                 fc.refuse(c"alloc_unit needs a value (4k or 2m)", EINVAL)
             }
+            OptionError::Form if key.to_bytes() == b"kabi" => {
+                fc.refuse(c"kabi needs a value (43 or 44)", EINVAL)
+            }
+            OptionError::Kabi => {
+                fc.refuse_fmt(fmt!("kabi={v} is not supported (43 or 44)"), EINVAL)
+            }
             OptionError::AllocUnit => {
                 fc.refuse_fmt(fmt!("alloc_unit={v} is not supported (4k or 2m)"), EINVAL)
             }
@@ -312,6 +380,10 @@ fn parse_param(fc: &FsContext<'_, Famfs>, param: Param<'_>) -> Result {
             info.alloc_unit.store(unit, Relaxed);
             info.unit_given.store(true, Relaxed);
         }
+        MountOption::Kabi(kabi) => {
+            info.kabi.store(kabi, Relaxed);
+            info.kabi_given.store(true, Relaxed);
+        }
     }
     Ok(())
 }
@@ -322,6 +394,12 @@ fn fill_super(sb: &SuperBlock<Famfs>, fc: &FsContext<'_, Famfs>) -> Result<u32> 
         return Err(fc.refuse(c"no source device given", EINVAL));
     };
     let info = sb.info();
+    // `kabi=` only ever stores a generation `opts::defaults` knows.
+    let kabi = info.kabi.load(Relaxed);
+    let Some(bits) = opts::defaults(kabi) else {
+        return Err(fc.refuse(c"unsupported kabi", EINVAL));
+    };
+    info.opts.store(bits, Relaxed);
     let backing = crate::dax::claim(fc, sb, source)?;
     pr_info!(
         "mounting {:?} device: {} MiB at device offset {:#x}\n",
@@ -351,10 +429,16 @@ fn fill_super(sb: &SuperBlock<Famfs>, fc: &FsContext<'_, Famfs>) -> Result<u32> 
 /// directory; `strict_write` can be turned on; a new `alloc_unit=` applies
 /// to the maps made from then on (the famfs tool remounts with the unit
 /// of the file system's superblock once it has read it; maps already made
-/// are not affected, and either unit keeps files apart).
+/// are not affected, and either unit keeps files apart); `kabi=` may be
+/// repeated but not changed (the permission bits are changed with
+/// `SET_OPTS`/`CLEAR_OPTS`, and a remount leaves them as they are).
 fn reconfigure(sb: &SuperBlock<Famfs>, fc: &FsContext<'_, Famfs>) -> Result {
     let new = fc.info();
     let cur = sb.info();
+    // Checked first: a refused remount changes nothing.
+    if new.kabi_given.load(Relaxed) && new.kabi.load(Relaxed) != cur.kabi.load(Relaxed) {
+        return Err(fc.refuse(c"kabi= cannot change on remount", EINVAL));
+    }
     if new.unit_given.load(Relaxed) {
         cur.alloc_unit.store(new.alloc_unit(), Relaxed);
     }
@@ -392,6 +476,9 @@ fn show_options(sb: &SuperBlock<Famfs>, m: &SeqFile) {
     if info.alloc_unit() == SMALL_UNIT {
         seq_print!(m, ",alloc_unit=4k");
     }
+    if info.kabi.load(Relaxed) != 43 {
+        seq_print!(m, ",kabi={}", info.kabi.load(Relaxed));
+    }
 }
 
 impl FileSystem for Famfs {
@@ -426,6 +513,15 @@ impl FileSystem for Famfs {
     }
     fn setattr(inode: &Locked<'_, Self>, attr: &Attr<'_>) -> Result {
         crate::inode::setattr(inode, attr)
+    }
+    fn may_unlink(dir: &Locked<'_, Self>, victim: &Inode<Self>) -> Result {
+        crate::inode::may_unlink(dir, victim)
+    }
+    fn may_rmdir(dir: &Locked<'_, Self>, victim: &Inode<Self>) -> Result {
+        crate::inode::may_rmdir(dir, victim)
+    }
+    fn may_rename(source: &Inode<Self>, replaced: Option<&Inode<Self>>) -> Result {
+        crate::inode::may_rename(source, replaced)
     }
     fn evict(inode: &Inode<Self>, data: Option<KBox<FileMeta>>) {
         crate::inode::evict(inode, data)
@@ -535,6 +631,22 @@ mod tests {
             );
         }
         assert_eq!(parse_option(b"alloc_unit", None), Err(OptionError::Form));
+    }
+
+    #[test]
+    fn kabi_is_43_or_44() {
+        assert_eq!(
+            parse_option(b"kabi", Some(b"43")),
+            Ok(MountOption::Kabi(43))
+        );
+        assert_eq!(
+            parse_option(b"kabi", Some(b"44")),
+            Ok(MountOption::Kabi(44))
+        );
+        for v in [&b"42"[..], b"45", b"", b"044", b"44 "] {
+            assert_eq!(parse_option(b"kabi", Some(v)), Err(OptionError::Kabi));
+        }
+        assert_eq!(parse_option(b"kabi", None), Err(OptionError::Form));
     }
 
     #[test]

@@ -114,4 +114,16 @@ struct famfs_ioc_opts {
 #define FAMFS44_IOC_SET_OPTS	_IOWR(FAMFS44_IOC_MAGIC, 0x54, struct famfs_ioc_opts)
 #define FAMFS44_IOC_CLEAR_OPTS	_IOWR(FAMFS44_IOC_MAGIC, 0x55, struct famfs_ioc_opts)
 
+/*
+ * This project's addition to KABI 44 (not in the reference series, numbered
+ * apart from both generations): read a file's map back as a map message.
+ * The caller passes a buffer that starts with a struct
+ * famfs_ioc_fmap_header whose fmap_size says how large the buffer is (at
+ * least the header). If the message fits, the whole message is written
+ * there (its fmap_size is then the message's length); if not, only the
+ * header is written, its fmap_size the length needed, and the call fails
+ * with ERANGE. A file without a map gives ENODATA.
+ */
+#define FAMFS44_IOC_MAP_GET	_IOWR(FAMFS44_IOC_MAGIC, 0x5a, struct famfs_ioc_fmap_header)
+
 #endif /* _UAPI_LINUX_FAMFS_KABI44_H */

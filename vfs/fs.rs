@@ -58,9 +58,21 @@ pub(crate) trait FileSystem: Sized + Send + Sync + 'static {
     fn create(dir: &Locked<'_, Self>, dentry: NewDentry<'_, Self>, mode: u32) -> Result;
     /// `mkdir`, with the directory locked.
     fn mkdir(dir: &Locked<'_, Self>, dentry: NewDentry<'_, Self>, mode: u32) -> Result;
-    /// `setattr` of a regular file, with it locked, between the VFS's
-    /// `setattr_prepare` and `setattr_copy`.
+    /// `setattr` of a regular file or a directory, with it locked, between
+    /// the VFS's `setattr_prepare` and `setattr_copy` (an error changes
+    /// nothing).
     fn setattr(inode: &Locked<'_, Self>, attr: &Attr<'_>) -> Result;
+    /// Whether `victim` may be unlinked from `dir` (the VFS holds both
+    /// locked); the layer then unlinks it (`simple_unlink`).
+    fn may_unlink(dir: &Locked<'_, Self>, victim: &Inode<Self>) -> Result;
+    /// Whether the empty directory `victim` may be removed from `dir` (both
+    /// locked); the layer then removes it (`simple_rmdir`).
+    fn may_rmdir(dir: &Locked<'_, Self>, victim: &Inode<Self>) -> Result;
+    /// Whether `source` may be renamed, replacing `replaced` (an existing
+    /// target that the rename removes; `None` for a new name or an
+    /// exchange). The VFS holds the directories and both inodes locked; the
+    /// layer then renames (`simple_rename`).
+    fn may_rename(source: &Inode<Self>, replaced: Option<&Inode<Self>>) -> Result;
     /// Eviction, after the DAX layout and page cache are gone; `data` is the
     /// file's per-file state, if it had any.
     fn evict(inode: &Inode<Self>, data: Option<KBox<Self::FileData>>);
@@ -381,9 +393,10 @@ impl<T: FileSystem> Tables<T> {
         lookup: Some(Self::lookup),
         create: Some(Self::create),
         mkdir: Some(Self::mkdir),
-        unlink: Some(b::simple_unlink),
-        rmdir: Some(b::simple_rmdir),
-        rename: Some(b::simple_rename),
+        unlink: Some(Self::unlink),
+        rmdir: Some(Self::rmdir),
+        rename: Some(Self::rename),
+        setattr: Some(Self::setattr),
         ..pin_init::zeroed()
     };
 

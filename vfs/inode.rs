@@ -345,6 +345,28 @@ impl Attr<'_> {
     pub(crate) fn new_size(&self) -> Option<i64> {
         (self.0.ia_valid & b::ATTR_SIZE != 0).then_some(self.0.ia_size)
     }
+
+    /// Whether the permission bits are to change.
+    pub(crate) fn changes_mode(&self) -> bool {
+        self.0.ia_valid & b::ATTR_MODE != 0
+    }
+
+    /// Whether the owner or the group is to change.
+    pub(crate) fn changes_owner(&self) -> bool {
+        self.0.ia_valid & (b::ATTR_UID | b::ATTR_GID) != 0
+    }
+
+    /// Whether the access or modification time is to be set.
+    pub(crate) fn changes_times(&self) -> bool {
+        self.0.ia_valid & (b::ATTR_ATIME | b::ATTR_MTIME) != 0
+    }
+
+    /// Whether the kernel makes this change by itself (`ATTR_FORCE`: for
+    /// example dropping set-user-ID bits on a write), not a caller's
+    /// request.
+    pub(crate) fn is_forced(&self) -> bool {
+        self.0.ia_valid & b::ATTR_FORCE != 0
+    }
 }
 
 /// Calls `f` for every live inode of `sb`, holding a reference on it and no
@@ -424,7 +446,71 @@ impl<T: FileSystem> Tables<T> {
 
     /// # Safety
     ///
-    /// Called by the VFS as `inode_operations::setattr` of regular files.
+    /// Called by the VFS as `inode_operations::unlink`.
+    pub(super) unsafe extern "C" fn unlink(dir: *mut b::inode, dentry: *mut b::dentry) -> c_int {
+        from_result(|| {
+            // SAFETY: `vfs_unlink` calls `unlink` with the live directory
+            // `dir` and the victim's inode (the positive `dentry`'s) both
+            // locked, and holds references on them for the call.
+            unsafe {
+                let victim = Inode::from_raw((*dentry).d_inode);
+                T::may_unlink(&Locked(Inode::from_raw(dir)), victim)?;
+                kernel::error::to_result(b::simple_unlink(dir, dentry))?;
+            }
+            Ok(0)
+        })
+    }
+
+    /// # Safety
+    ///
+    /// Called by the VFS as `inode_operations::rmdir`.
+    pub(super) unsafe extern "C" fn rmdir(dir: *mut b::inode, dentry: *mut b::dentry) -> c_int {
+        from_result(|| {
+            // SAFETY: `vfs_rmdir` calls `rmdir` with the live directory
+            // `dir` and the positive `dentry`'s inode both locked.
+            unsafe {
+                let victim = Inode::from_raw((*dentry).d_inode);
+                T::may_rmdir(&Locked(Inode::from_raw(dir)), victim)?;
+                kernel::error::to_result(b::simple_rmdir(dir, dentry))?;
+            }
+            Ok(0)
+        })
+    }
+
+    /// # Safety
+    ///
+    /// Called by the VFS as `inode_operations::rename`.
+    pub(super) unsafe extern "C" fn rename(
+        idmap: *mut b::mnt_idmap,
+        old_dir: *mut b::inode,
+        old_dentry: *mut b::dentry,
+        new_dir: *mut b::inode,
+        new_dentry: *mut b::dentry,
+        flags: c_uint,
+    ) -> c_int {
+        from_result(|| {
+            // SAFETY: `vfs_rename` calls `rename` with both directories
+            // locked, the positive `old_dentry`, and `new_dentry` whose inode
+            // (null for a new name) is locked too; all live for the call.
+            unsafe {
+                let source = Inode::from_raw((*old_dentry).d_inode);
+                let target = (*new_dentry).d_inode;
+                // An exchange swaps two names: nothing is removed.
+                let replaced = (!target.is_null() && flags & b::RENAME_EXCHANGE == 0)
+                    .then(|| Inode::from_raw(target));
+                T::may_rename(source, replaced)?;
+                kernel::error::to_result(b::simple_rename(
+                    idmap, old_dir, old_dentry, new_dir, new_dentry, flags,
+                ))?;
+            }
+            Ok(0)
+        })
+    }
+
+    /// # Safety
+    ///
+    /// Called by the VFS as `inode_operations::setattr` of regular files
+    /// and directories.
     pub(super) unsafe extern "C" fn setattr(
         idmap: *mut b::mnt_idmap,
         dentry: *mut b::dentry,

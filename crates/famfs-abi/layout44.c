@@ -37,6 +37,7 @@ const struct famfs_abi_item famfs_abi44_items[] = {
 	ITEM("FAMFS44_IOC_GET_OPTS", FAMFS44_IOC_GET_OPTS),
 	ITEM("FAMFS44_IOC_SET_OPTS", FAMFS44_IOC_SET_OPTS),
 	ITEM("FAMFS44_IOC_CLEAR_OPTS", FAMFS44_IOC_CLEAR_OPTS),
+	ITEM("FAMFS44_IOC_MAP_GET", FAMFS44_IOC_MAP_GET),
 	ITEM("sizeof famfs_ioc_simple_ext", sizeof(struct famfs_ioc_simple_ext)),
 	ITEM("offsetof famfs_ioc_simple_ext.se_offset", offsetof(struct famfs_ioc_simple_ext, se_offset)),
 	ITEM("offsetof famfs_ioc_simple_ext.se_len", offsetof(struct famfs_ioc_simple_ext, se_len)),

@@ -146,3 +146,6 @@ pub const FAMFS44_IOC_GET_OPTS: u32 = ioc(2, 0x53, core::mem::size_of::<FamfsIoc
 pub const FAMFS44_IOC_SET_OPTS: u32 = ioc(3, 0x54, core::mem::size_of::<FamfsIocOpts>());
 /// `FAMFS44_IOC_CLEAR_OPTS`.
 pub const FAMFS44_IOC_CLEAR_OPTS: u32 = ioc(3, 0x55, core::mem::size_of::<FamfsIocOpts>());
+/// `FAMFS44_IOC_MAP_GET`: this project's addition, a file's map read back
+/// as a message (the header's `fmap_size` is the buffer's size going in).
+pub const FAMFS44_IOC_MAP_GET: u32 = ioc(3, 0x5a, core::mem::size_of::<FamfsIocFmapHeader>());

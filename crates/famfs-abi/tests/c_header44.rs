@@ -52,6 +52,7 @@ fn rust_abi_matches_c_header() {
         ("FAMFS44_IOC_GET_OPTS", FAMFS44_IOC_GET_OPTS as u64),
         ("FAMFS44_IOC_SET_OPTS", FAMFS44_IOC_SET_OPTS as u64),
         ("FAMFS44_IOC_CLEAR_OPTS", FAMFS44_IOC_CLEAR_OPTS as u64),
+        ("FAMFS44_IOC_MAP_GET", FAMFS44_IOC_MAP_GET as u64),
         (
             "sizeof famfs_ioc_simple_ext",
             size_of::<FamfsIocSimpleExt>() as u64,
@@ -134,6 +135,8 @@ fn documented_values() {
     assert_eq!(FAMFS44_IOC_GET_OPTS, 0x80087553);
     assert_eq!(FAMFS44_IOC_SET_OPTS, 0xc0087554);
     assert_eq!(FAMFS44_IOC_CLEAR_OPTS, 0xc0087555);
+    // Our addition: _IOWR('u', 0x5a, 32-byte header).
+    assert_eq!(FAMFS44_IOC_MAP_GET, 0xc020755a);
     assert_eq!(size_of::<FamfsIocSimpleExt>(), 24);
     assert_eq!(size_of::<FamfsIocIext>(), 24);
     assert_eq!(size_of::<FamfsIocFmapHeader>(), 32);
@@ -161,6 +164,7 @@ fn no_command_number_means_two_things() {
         FAMFS44_IOC_GET_OPTS,
         FAMFS44_IOC_SET_OPTS,
         FAMFS44_IOC_CLEAR_OPTS,
+        FAMFS44_IOC_MAP_GET,
     ];
     for a in k44 {
         assert!(!k43.contains(&a), "{a:#x} is a KABI 43 command too");

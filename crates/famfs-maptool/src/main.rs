@@ -102,12 +102,30 @@ enum Cmd {
         #[arg(long, requires = "kabi44")]
         msg_reserved: bool,
     },
-    /// Print FILE's map (v1 and v2 views).
+    /// Print FILE's map (v1 and v2 views, or the KABI 44 message).
     Get {
         file: String,
         /// Use MAP_GET (v1) only.
         #[arg(long)]
         v1: bool,
+        /// Read the map as a KABI 44 message (FAMFS44_IOC_MAP_GET).
+        #[arg(long, conflicts_with = "v1")]
+        kabi44: bool,
+        /// KABI 44: the buffer's size in bytes (fmap_size going in; default
+        /// the longest message a map can need).
+        #[arg(long, requires = "kabi44")]
+        buf_size: Option<u32>,
+    },
+    /// Print the mount's permission bits (KABI 44 GET_OPTS) of any FILE or
+    /// directory of it, or set or clear bits first; prints opts=0xBITS.
+    Opts {
+        file: String,
+        /// SET_OPTS these bits (a number, 0x for hexadecimal).
+        #[arg(long, value_parser = parse_size, conflicts_with = "clear")]
+        set: Option<u64>,
+        /// CLEAR_OPTS these bits.
+        #[arg(long, value_parser = parse_size)]
+        clear: Option<u64>,
     },
     /// Map FILE and touch every STEP bytes; print the number of pages touched.
     Touch {
@@ -464,6 +482,88 @@ fn get(file: &str, v1_only: bool) -> Result<Result<(), OpError>> {
     Ok(Ok(()))
 }
 
+/// KABI 44 GET/SET/CLEAR_OPTS: prints the bits the call returned.
+fn opts(file: &str, set: Option<u64>, clear: Option<u64>) -> Result<Result<(), OpError>> {
+    use famfs_abi::kabi44::{
+        FamfsIocOpts, FAMFS44_IOC_CLEAR_OPTS, FAMFS44_IOC_GET_OPTS, FAMFS44_IOC_SET_OPTS,
+    };
+    let f = File::open(file).with_context(|| format!("open {file}"))?;
+    let (cmd, bits, what) = match (set, clear) {
+        (Some(b), _) => (FAMFS44_IOC_SET_OPTS, b, "SET_OPTS"),
+        (_, Some(b)) => (FAMFS44_IOC_CLEAR_OPTS, b, "CLEAR_OPTS"),
+        _ => (FAMFS44_IOC_GET_OPTS, 0, "GET_OPTS"),
+    };
+    let mut o = FamfsIocOpts { opts: bits };
+    if let Err(e) = ioctl(&f, cmd, &raw mut o, what) {
+        return Ok(Err(e));
+    }
+    println!("opts={:#x}", o.opts);
+    Ok(Ok(()))
+}
+
+/// Our KABI 44 MAP_GET: prints the message's header and records, in the
+/// `--extent`/`--interleave` syntax.
+fn get44(file: &str, buf_size: Option<u32>) -> Result<Result<(), OpError>> {
+    use famfs_abi::kabi44::{FAMFS44_EXT_SIMPLE, FAMFS44_IOC_MAP_GET};
+    let f = File::open(file).with_context(|| format!("open {file}"))?;
+    let size = buf_size.unwrap_or(famfs_fmap::msg44::LONGEST_MAP as u32);
+    // At least the header: the kernel reads and writes that much.
+    let mut buf = vec![0u8; (size as usize).max(famfs_fmap::msg44::HEADER_SIZE)];
+    buf[12..16].copy_from_slice(&size.to_ne_bytes());
+    let res = ioctl(&f, FAMFS44_IOC_MAP_GET, buf.as_mut_ptr(), "MAP_GET44");
+    let u32_at = |b: &[u8], at: usize| u32::from_ne_bytes(b[at..at + 4].try_into().unwrap());
+    let u64_at = |b: &[u8], at: usize| u64::from_ne_bytes(b[at..at + 8].try_into().unwrap());
+    if let Err(e) = res {
+        // ERANGE still writes the header, with the length needed.
+        println!("needed={}", u32_at(&buf, 12));
+        return Ok(Err(e));
+    }
+    let (ext_type, n, len) = (u32_at(&buf, 4), u32_at(&buf, 8), u32_at(&buf, 12));
+    println!(
+        "k44 type={} version={} ext_type={ext_type} count={n} fmap_size={len} size={}",
+        buf[0],
+        u16::from_ne_bytes([buf[2], buf[3]]),
+        u64_at(&buf, 16)
+    );
+    let se = |at: usize| {
+        format!(
+            "{}@{:#x}:{:#x}",
+            u32_at(&buf, at),
+            u64_at(&buf, at + 8),
+            u64_at(&buf, at + 16)
+        )
+    };
+    if len as usize > buf.len() {
+        bail!("fmap_size {len} is larger than the buffer");
+    }
+    // Each record (and an interleaved extent's strips) inside fmap_size.
+    let fits = |at: usize, n: usize| at + 24 * n <= len as usize;
+    let mut at = famfs_fmap::msg44::HEADER_SIZE;
+    for _ in 0..n {
+        if !fits(at, 1) {
+            bail!("a record lies past fmap_size");
+        }
+        if ext_type == FAMFS44_EXT_SIMPLE {
+            println!("k44 extent {}", se(at));
+            at += 24;
+        } else {
+            let nstrips = u32_at(&buf, at) as usize;
+            if !fits(at, 1 + nstrips) {
+                bail!("a strip lies past fmap_size");
+            }
+            let strips: Vec<String> = (0..nstrips).map(|i| se(at + 24 + 24 * i)).collect();
+            println!(
+                "k44 interleave {:#x}:{:#x}:{}",
+                u32_at(&buf, at + 4),
+                u64_at(&buf, at + 8),
+                strips.join(",")
+            );
+            at += 24 + 24 * nstrips;
+        }
+    }
+    Ok(Ok(()))
+}
+
 /// `DEV@` before a range on another device than 0 (the `--extent` syntax).
 fn dev_prefix(dev: u64) -> String {
     if dev == 0 {
@@ -607,7 +707,14 @@ fn run(cli: Cli) -> Result<Result<(), OpError>> {
                 repeat,
             )
         }
-        Cmd::Get { file, v1 } => get(&file, v1),
+        Cmd::Get {
+            file,
+            kabi44: true,
+            buf_size,
+            ..
+        } => get44(&file, buf_size),
+        Cmd::Get { file, v1, .. } => get(&file, v1),
+        Cmd::Opts { file, set, clear } => opts(&file, set, clear),
         Cmd::Touch {
             file,
             step,

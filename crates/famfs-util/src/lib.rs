@@ -58,6 +58,7 @@ pub fn errno_str(errno: i32) -> &'static str {
         libc::EOPNOTSUPP => "EOPNOTSUPP",
         libc::EBADF => "EBADF",
         libc::EFBIG => "EFBIG",
+        libc::ERANGE => "ERANGE",
         _ => "E?",
     }
 }
@@ -106,6 +107,7 @@ mod tests {
         assert_eq!(errno_str(7), "E2BIG");
         assert_eq!(errno_str(27), "EFBIG");
         assert_eq!(errno_str(61), "ENODATA");
+        assert_eq!(errno_str(34), "ERANGE");
         assert_eq!(errno_str(12), "ENOMEM");
         assert_eq!(errno_str(0), "E?");
         assert_eq!(
