@@ -163,7 +163,9 @@ pub fn analyze(dev_size: u64, sb: &Superblock, header: &LogHeader, replay: &Repl
                     });
                 }
                 // What lies inside the device is in use, valid or not.
-                for x in map.ranges() {
+                // (Ranges of other devices are not in this device's space:
+                // check_map has refused them above.)
+                for x in map.ranges().iter().filter(|x| x.dev == 0) {
                     if let Some(end) = x.end().filter(|&end| end <= dev_size) {
                         ranges.push(Range {
                             offset: x.offset,
@@ -217,7 +219,12 @@ fn describe_map(map: &FileMap) -> String {
         out.push_str(what);
         for (i, x) in xs.iter().enumerate() {
             let sep = if i == 0 { " " } else { ", " };
-            let _ = write!(out, "{sep}{:#x}+{:#x}", x.offset, x.len);
+            let dev = if x.dev == 0 {
+                String::new()
+            } else {
+                format!("device {} ", x.dev)
+            };
+            let _ = write!(out, "{sep}{dev}{:#x}+{:#x}", x.offset, x.len);
         }
     };
     match map {

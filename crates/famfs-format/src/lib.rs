@@ -342,6 +342,13 @@ impl FileMap {
             FileMap::Interleaved { strips, .. } => strips,
         }
     }
+
+    /// The first device other than device 0 (the file system's own) that
+    /// the map names, if any: this tool allocates, checks and instantiates
+    /// files on device 0 only.
+    pub fn other_device(&self) -> Option<u32> {
+        self.ranges().iter().map(|x| x.dev).find(|&d| d != 0)
+    }
 }
 
 /// The module's verdict on the map of a logged file of `size` bytes on a
@@ -419,12 +426,17 @@ const ENTRY_FILE: u32 = 0;
 const ENTRY_MKDIR: u32 = 1;
 const BODY: usize = 16;
 
-/// A `famfs_simple_extent` (devindex 0, offset, len) at `off`.
+/// A `famfs_simple_extent` (device index, offset, len) at `off`. The
+/// device index is kept as logged (an index beyond `u32` as `u32::MAX`),
+/// so that a map on another device than 0 is never taken for device 0's
+/// memory: the module's rules refuse a device the mount does not have.
 fn rd_extent(b: &[u8], off: usize) -> Extent {
-    Extent::new(rd_u64(b, off + 8), rd_u64(b, off + 16))
+    let dev = u32::try_from(rd_u64(b, off)).unwrap_or(u32::MAX);
+    Extent::on(dev, rd_u64(b, off + 8), rd_u64(b, off + 16))
 }
 
 fn wr_extent(b: &mut [u8], off: usize, e: &Extent) {
+    wr_u64(b, off, u64::from(e.dev));
     wr_u64(b, off + 8, e.offset);
     wr_u64(b, off + 16, e.len);
 }
@@ -633,11 +645,12 @@ impl Allocator {
         self.advance_low();
     }
 
-    /// Marks the memory of every file of a replayed log.
+    /// Marks the memory of every file of a replayed log (on device 0, the
+    /// device this bitmap describes).
     pub fn mark_log(&mut self, entries: &[LogEntry]) {
         for e in entries {
             if let EntryBody::File { map, .. } = &e.body {
-                for x in map.ranges() {
+                for x in map.ranges().iter().filter(|x| x.dev == 0) {
                     self.mark(x.offset, x.len);
                 }
             }

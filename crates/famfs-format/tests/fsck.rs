@@ -242,3 +242,64 @@ proptest! {
         prop_assert_eq!(r.used_bytes, used);
     }
 }
+
+/// A file entry whose extent names device 1 (as a multi-device master
+/// writes it; `se_devindex` is the first u64 of `famfs_simple_extent`):
+/// the index survives decoding and encoding; fsck refuses its map (this
+/// file system has device 0 only), counts none of its memory on device 0
+/// and sees no cross-link with a device-0 file at the same offsets; the
+/// allocator leaves those offsets free on device 0. (Before, the decoder
+/// dropped the index, and the file was taken for device 0's memory.)
+#[test]
+fn a_file_on_another_device_is_not_device_0_memory() {
+    let on1 = entry(
+        "elsewhere",
+        2 * MIB,
+        FileMap::Simple(vec![Extent::on(1, 10 * MIB, 2 * MIB)]),
+    );
+    let bytes = LogEntry {
+        seqnum: 7,
+        body: on1.clone(),
+    }
+    .encode()
+    .unwrap();
+    // famfs_log_file_meta at 16, its fmap at 16 + 104, the first simple
+    // extent at fmap + 16: se_devindex, se_offset, se_len.
+    let se = 16 + 104 + 16;
+    assert_eq!(&bytes[se..se + 8], &1u64.to_le_bytes());
+    assert_eq!(&bytes[se + 8..se + 16], &(10 * MIB).to_le_bytes());
+    let back = LogEntry::decode(&bytes).unwrap();
+    assert_eq!(back.body, on1);
+    assert_eq!(
+        match &back.body {
+            EntryBody::File { map, .. } => map.other_device(),
+            _ => None,
+        },
+        Some(1)
+    );
+
+    let r = run(
+        GIB,
+        vec![on1.clone(), file("here", &[(10 * MIB, 2 * MIB)], 2 * MIB)],
+    );
+    assert!(r.crosslinks.is_empty(), "{:?}", r.crosslinks);
+    assert!(
+        r.problems
+            .iter()
+            .any(|p| p.refused == Some(FmapError::NoDevice)
+                && p.what.contains("'elsewhere'")
+                && p.what.contains("device 1 0xa00000+0x200000")),
+        "{:?}",
+        r.problems
+    );
+    assert_eq!(r.problems.len(), 1, "{:?}", r.problems);
+    // superblock 2 MiB + log 8 MiB + "here" 2 MiB
+    assert_eq!(r.used_bytes, 12 * MIB);
+
+    let mut a = Allocator::new(GIB, SUPERBLOCK_REGION, 8 << 20);
+    a.mark_log(&[LogEntry {
+        seqnum: 0,
+        body: on1,
+    }]);
+    assert_eq!(a.free_bytes(), GIB - 10 * MIB);
+}

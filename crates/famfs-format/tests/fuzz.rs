@@ -76,6 +76,19 @@ fn module_map(b: &[u8]) -> Fmap {
 
 /// The path rules of replay, restated: relative, non-empty, no empty, `.`
 /// or `..` component, at most 80 bytes, not under `.meta`.
+/// Whether every extent or strip the map uses names device 0: the v2 map
+/// ioctl refuses any other index (and the log's index is handed to it as
+/// logged). Read at the same offsets as [`module_map`].
+fn on_device_0(b: &[u8]) -> bool {
+    const FM: usize = 120;
+    let (first, n) = if u32_at(b, FM) == 0 {
+        (FM + 16, (u32_at(b, FM + 8) as usize).min(2))
+    } else {
+        (FM + 32, (u64_at(b, FM + 16) as usize).min(16))
+    };
+    (0..n).all(|i| u64_at(b, first + 24 * i) == 0)
+}
+
 fn path_ok(p: &str) -> bool {
     !p.is_empty()
         && !p.starts_with('/')
@@ -110,7 +123,7 @@ fn check_log(
             // The unit the module would be mounted with: the superblock's
             // when it is 4 KiB or 2 MiB (fsck checks against 2 MiB otherwise).
             let unit = if sb.alloc_unit == 4096 { 4096 } else { 2 << 20 };
-            let valid = model_valid_in(&fm, DEV, false, unit, flaw);
+            let valid = model_valid_in(&fm, DEV, false, unit, flaw) && on_device_0(bytes);
             prop_assert_eq!(
                 refused,
                 !valid,

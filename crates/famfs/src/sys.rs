@@ -158,7 +158,9 @@ pub fn map_create_meta(f: &File, file_type: u32, offset: u64, len: u64) -> io::R
 fn simple(x: &[Extent]) -> Vec<FamfsIocSimpleExtent> {
     x.iter()
         .map(|e| FamfsIocSimpleExtent {
-            devindex: 0,
+            // As logged: the module refuses any other device than 0 on this
+            // ioctl, rather than mapping device 0's memory instead.
+            devindex: u64::from(e.dev),
             offset: e.offset,
             len: e.len,
         })
@@ -205,7 +207,13 @@ pub fn map_get(f: &File) -> io::Result<KernelMap> {
     let mut g = FamfsIocGetFmap::default();
     ioctl(f, FAMFSIOC_MAP_GET_V2, &raw mut g)?;
     let h = g.iocmap;
-    let ext = |e: &FamfsIocSimpleExtent| Extent::new(e.offset, e.len);
+    let ext = |e: &FamfsIocSimpleExtent| {
+        Extent::on(
+            u32::try_from(e.devindex).unwrap_or(u32::MAX),
+            e.offset,
+            e.len,
+        )
+    };
     let bad = || {
         io::Error::new(
             io::ErrorKind::InvalidData,

@@ -99,7 +99,7 @@ pub fn run(a: Args) -> Result<u8> {
         extents: exts
             .iter()
             .map(|e| ExtOut {
-                devindex: 0,
+                devindex: u64::from(e.dev),
                 offset: e.offset,
                 len: e.len,
             })
@@ -121,7 +121,14 @@ pub fn run(a: Args) -> Result<u8> {
             } else {
                 "extent"
             };
-            println!("  {what} {i}: offset {:#x} length {:#x}", e.offset, e.len);
+            if e.devindex == 0 {
+                println!("  {what} {i}: offset {:#x} length {:#x}", e.offset, e.len);
+            } else {
+                println!(
+                    "  {what} {i}: device {} offset {:#x} length {:#x}",
+                    e.devindex, e.offset, e.len
+                );
+            }
         }
     }
     Ok(0)

@@ -73,6 +73,15 @@ impl<'a> HostTarget<'a> {
             unreachable!("called for file entries")
         };
         let mode = if self.master { *mode } else { *mode & !0o222 };
+        // A file on another device than the file system's own: this tool
+        // cannot open further devices yet, and must not give the file device
+        // 0's memory at the same offsets.
+        if let Some(dev) = map.other_device() {
+            return Outcome::Failed(format!(
+                "'{rel}' is on device {dev}, which this mount does not have (famfs uses \
+                 device 0 only): not instantiated"
+            ));
+        }
         match fs::symlink_metadata(p) {
             Ok(m) if m.is_file() => {
                 // Present; a file left unmapped by an interrupted creation
