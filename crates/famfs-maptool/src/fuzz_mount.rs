@@ -7,11 +7,13 @@
 //! `key=value` (cut at the first `=`). The VFS takes the superblock flags
 //! itself (`ro`, `rw`, `sync`, `async`, `dirsync`, `lazytime`,
 //! `nolazytime`; any value is ignored). famfs takes `mode=OCTAL` (octal
-//! digits only, at most 07777), `dax=always` and the flag `strict_write`;
-//! a `source` is a second source (the device argument is the first) and is
-//! refused, as is every other key: `EINVAL`. An accepted mount must show the
-//! options in /proc/mounts (`ro`/`rw`, `mode=` spelled out, `strict_write`)
-//! and give the root directory the mode.
+//! digits only, at most 07777), `dax=always`, the flag `strict_write`,
+//! `alloc_unit=` (`4k`, `4K`, `4096`, `2m`, `2M`, `2097152`) and `kabi=`
+//! (`43`, `44`); a `source` is a second source (the device argument is the
+//! first) and is refused, as is every other key: `EINVAL`. An accepted mount
+//! must show the options in /proc/mounts (`ro`/`rw`, `mode=` spelled out,
+//! `strict_write`, `alloc_unit=4k` for the small unit, `kabi=44` for 44; the
+//! last value given counts) and give the root directory the mode.
 
 use std::ffi::CString;
 use std::io::Error;
@@ -50,11 +52,14 @@ enum Verdict {
         ro: bool,
         mode: u32,
         strict_write: bool,
+        unit4k: bool,
+        kabi44: bool,
     },
 }
 
 fn model(opts: &[u8], wrong: bool) -> Verdict {
     let (mut ro, mut mode, mut strict) = (false, 0o755u32, false);
+    let (mut unit4k, mut kabi44) = (false, false);
     for piece in opts.split(|&c| c == b',') {
         if piece.is_empty() || piece[0] == b'=' {
             continue;
@@ -82,6 +87,10 @@ fn model(opts: &[u8], wrong: bool) -> Verdict {
             (b"dax", Some(b"always")) => {}
             (b"dax", Some(_)) if wrong => {}
             (b"strict_write", None) => strict = true,
+            (b"alloc_unit", Some(b"4k" | b"4K" | b"4096")) => unit4k = true,
+            (b"alloc_unit", Some(b"2m" | b"2M" | b"2097152")) => unit4k = false,
+            (b"kabi", Some(b"43")) => kabi44 = false,
+            (b"kabi", Some(b"44")) => kabi44 = true,
             _ => return Verdict::Refused,
         }
     }
@@ -89,13 +98,15 @@ fn model(opts: &[u8], wrong: bool) -> Verdict {
         ro,
         mode,
         strict_write: strict,
+        unit4k,
+        kabi44,
     }
 }
 
 /// One random option.
 fn piece(rng: &mut Rng) -> String {
     let pick = |rng: &mut Rng, xs: &[&str]| xs[rng.below(xs.len() as u64) as usize].to_string();
-    match rng.below(12) {
+    match rng.below(14) {
         0..=2 => {
             let v = match rng.below(8) {
                 0..=3 => format!("{:o}", rng.below(0o10000)),
@@ -161,7 +172,29 @@ fn piece(rng: &mut Rng) -> String {
                 "errors=panic",
             ],
         ),
-        10 => {
+        10 => pick(
+            rng,
+            &[
+                "kabi=43", "kabi=44", "kabi=45", "kabi=42", "kabi=", "kabi", "kabi=044", "KABI=44",
+                "kabi=44 ",
+            ],
+        ),
+        11 => pick(
+            rng,
+            &[
+                "alloc_unit=4k",
+                "alloc_unit=4K",
+                "alloc_unit=4096",
+                "alloc_unit=2m",
+                "alloc_unit=2M",
+                "alloc_unit=2097152",
+                "alloc_unit=8k",
+                "alloc_unit=1G",
+                "alloc_unit",
+                "alloc_unit=",
+            ],
+        ),
+        12 => {
             let n = 1 + rng.below(12);
             (0..n)
                 .map(|_| (b'a' + rng.below(26) as u8) as char)
@@ -252,6 +285,8 @@ pub(crate) fn fuzz_mount(a: &FuzzMountArgs) -> Result<Result<(), OpError>> {
                     ro,
                     mode,
                     strict_write,
+                    unit4k,
+                    kabi44,
                 },
                 0,
             ) => {
@@ -264,6 +299,8 @@ pub(crate) fn fuzz_mount(a: &FuzzMountArgs) -> Result<Result<(), OpError>> {
                 if fields.first() != Some(&if *ro { "ro" } else { "rw" })
                     || !fields.contains(&format!("mode={mode:o}").as_str())
                     || fields.contains(&"strict_write") != *strict_write
+                    || fields.contains(&"alloc_unit=4k") != *unit4k
+                    || fields.contains(&"kabi=44") != *kabi44
                     || root != *mode
                 {
                     problem = Some(format!(
@@ -325,6 +362,8 @@ mod tests {
             ro,
             mode,
             strict_write,
+            unit4k: false,
+            kabi44: false,
         };
         assert_eq!(m(""), ok(false, 0o755, false));
         assert_eq!(m("ro,mode=0700"), ok(true, 0o700, false));
@@ -341,5 +380,22 @@ mod tests {
         assert_eq!(m("source=/dev/x"), Verdict::Refused);
         assert_eq!(m(",,=x,ro=1,rw"), ok(false, 0o755, false));
         assert_eq!(m("bogus"), Verdict::Refused);
+        let unit_kabi = |unit4k, kabi44| Verdict::Mounted {
+            ro: false,
+            mode: 0o755,
+            strict_write: false,
+            unit4k,
+            kabi44,
+        };
+        assert_eq!(m("alloc_unit=4K,kabi=44"), unit_kabi(true, true));
+        assert_eq!(
+            m("kabi=44,kabi=43,alloc_unit=4096,alloc_unit=2M"),
+            unit_kabi(false, false)
+        );
+        assert_eq!(m("kabi=45"), Verdict::Refused);
+        assert_eq!(m("kabi"), Verdict::Refused);
+        assert_eq!(m("kabi=044"), Verdict::Refused);
+        assert_eq!(m("alloc_unit=8k"), Verdict::Refused);
+        assert_eq!(m("alloc_unit="), Verdict::Refused);
     }
 }
