@@ -12,7 +12,13 @@
 //!   last entry index, a CRC over the first 24 bytes, next sequence number,
 //!   next entry index;
 //! - log entries, 544 bytes each from log offset + 48: sequence number, type
-//!   (file 0, mkdir 1), a 520-byte body, a CRC over the first 536 bytes.
+//!   (file 0, mkdir 1, device 3), a 520-byte body, a CRC over the first 536
+//!   bytes;
+//! - a device label, on every device added to the file system after device
+//!   0 (`famfs devadd`): the superblock structure at offset 0 of the device,
+//!   flagged [`SB_FLAG_SECONDARY`], with no log, naming the file system and
+//!   the device's UUID (the one its log entry records). Its 2 MiB region
+//!   ([`LABEL_REGION`]) is never given to files.
 //!
 //! [`Log`] is the one reader and writer of the log, over any storage that
 //! implements [`LogStore`] (a byte buffer here, the mapped `.meta/.log` in
@@ -56,6 +62,14 @@ pub const MAX_SIMPLE_EXTENTS: usize = 16;
 pub const MAX_STRIPS: usize = 16;
 /// Bytes of the device name in the superblock.
 pub const DEVNAME_LEN: usize = 64;
+/// Superblock flag: the file system's own superblock, on device 0.
+pub const SB_FLAG_PRIMARY: u32 = 1 << 0;
+/// Superblock flag: a device label, on a device added after device 0.
+pub const SB_FLAG_SECONDARY: u32 = 1 << 1;
+/// The region a device label reserves at the start of an added device.
+pub const LABEL_REGION: u64 = 2 << 20;
+/// Entries of a device table (the module's, and the log's indices).
+pub const MAX_DEVICES: u32 = 64;
 
 /// Why bytes could not be decoded.
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -164,6 +178,28 @@ impl Superblock {
         b[120..136].copy_from_slice(self.dev_uuid.as_bytes());
         b[136..136 + self.dev_name.len()].copy_from_slice(self.dev_name.as_bytes());
         Ok(b)
+    }
+
+    /// The label of device `index`'s memory (`dev_size` bytes, known to every
+    /// host as `dev_uuid`) in file system `fs` (whose superblock this is):
+    /// the superblock structure flagged [`SB_FLAG_SECONDARY`], without a log.
+    pub fn label(&self, dev_uuid: Uuid, dev_size: u64, dev_name: &str) -> Superblock {
+        Superblock {
+            log_offset: 0,
+            log_len: 0,
+            alloc_unit: self.alloc_unit,
+            fs_uuid: self.fs_uuid,
+            dev_uuid,
+            system_uuid: self.system_uuid,
+            flags: SB_FLAG_SECONDARY,
+            dev_size,
+            dev_name: dev_name.to_owned(),
+        }
+    }
+
+    /// True for a device label (not a file system's superblock).
+    pub fn is_label(&self) -> bool {
+        self.flags & SB_FLAG_SECONDARY != 0
     }
 
     /// Decodes and checks a superblock (magic, CRC).
@@ -364,10 +400,24 @@ pub fn check_map(
     dev_size: u64,
     unit: u64,
 ) -> Result<(), fmap::FmapError> {
+    let mut sizes = [0u64; fmap::MAX_DEVICES];
+    sizes[0] = dev_size;
+    check_map_devices(map, size, &sizes, unit)
+}
+
+/// [`check_map`] on a mount whose device table holds devices of these sizes
+/// (by index; 0 where the table has no device).
+pub fn check_map_devices(
+    map: &FileMap,
+    size: u64,
+    dev_sizes: &[u64; fmap::MAX_DEVICES],
+    unit: u64,
+) -> Result<(), fmap::FmapError> {
     map.to_fmap(size).validate(&fmap::Limits {
         // The v2 ioctl: every length a multiple of the unit.
         unit,
-        ..fmap::Limits::new(dev_size)
+        dev_sizes: *dev_sizes,
+        ..fmap::Limits::new(0)
     })
 }
 
@@ -402,15 +452,143 @@ pub enum EntryBody {
         /// Path relative to the mount point.
         relpath: String,
     },
+    /// A device added to the file system (`famfs_log_add_daxdev`, format
+    /// 2.2): extents with this index are in this device's memory.
+    AddDevice {
+        /// The device's size in bytes.
+        size: u64,
+        /// The device's identity (the UUID in its label).
+        uuid: Uuid,
+        /// Its index in the device table (1 to 63).
+        index: u32,
+    },
 }
 
 impl EntryBody {
-    /// The path the entry records, relative to the mount point.
+    /// The path the entry records, relative to the mount point; empty for a
+    /// device entry, which records none (see [`EntryBody::is_device`]).
     pub fn relpath(&self) -> &str {
         match self {
             EntryBody::File { relpath, .. } | EntryBody::Mkdir { relpath, .. } => relpath,
+            EntryBody::AddDevice { .. } => "",
         }
     }
+
+    /// True for a device entry (no path, nothing to instantiate).
+    pub fn is_device(&self) -> bool {
+        matches!(self, EntryBody::AddDevice { .. })
+    }
+}
+
+/// A device the log records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct LoggedDevice {
+    /// Its index in the device table.
+    pub index: u32,
+    /// Its size in bytes.
+    pub size: u64,
+    /// Its identity (the UUID in its label).
+    pub uuid: Uuid,
+    /// The log slot of its entry.
+    pub slot: u64,
+}
+
+/// Why a device entry of the log is not used.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DeviceEntryError {
+    /// Index 0 is the file system's own device, or the index is beyond the
+    /// table.
+    BadIndex(u32),
+    /// An earlier entry gave the index to another device (or the same one).
+    Again {
+        /// The index.
+        index: u32,
+        /// The slot of the entry that holds it.
+        first: u64,
+    },
+    /// An earlier entry already added this device (by UUID) at another
+    /// index.
+    SameDevice {
+        /// The UUID.
+        uuid: Uuid,
+        /// The slot of the entry that holds it.
+        first: u64,
+    },
+    /// A device without memory.
+    Empty(u32),
+}
+
+impl std::fmt::Display for DeviceEntryError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DeviceEntryError::BadIndex(i) => write!(
+                f,
+                "device index {i} is not 1 to {} (0 is the file system's own device)",
+                MAX_DEVICES - 1
+            ),
+            DeviceEntryError::Again { index, first } => {
+                write!(
+                    f,
+                    "device {index} is logged again (first at slot {first}); ignored"
+                )
+            }
+            DeviceEntryError::SameDevice { uuid, first } => write!(
+                f,
+                "device {uuid} is logged again at another index (first at slot {first}); ignored"
+            ),
+            DeviceEntryError::Empty(i) => write!(f, "device {i} is logged with size 0; ignored"),
+        }
+    }
+}
+
+/// The device table a log builds, with device 0 of `dev0_size` bytes (the
+/// superblock's device) first: the first valid entry of each index wins.
+/// Entries that are not used are returned with their slot and reason.
+pub fn device_table(
+    dev0_size: u64,
+    dev0_uuid: Uuid,
+    replay: &Replay,
+) -> (Vec<LoggedDevice>, Vec<(u64, DeviceEntryError)>) {
+    let mut table = vec![LoggedDevice {
+        index: 0,
+        size: dev0_size,
+        uuid: dev0_uuid,
+        slot: u64::MAX,
+    }];
+    let mut bad = Vec::new();
+    for (e, &slot) in replay.entries.iter().zip(&replay.slots) {
+        let EntryBody::AddDevice { size, uuid, index } = e.body else {
+            continue;
+        };
+        let why = if index == 0 || index >= MAX_DEVICES {
+            Some(DeviceEntryError::BadIndex(index))
+        } else if let Some(d) = table.iter().find(|d| d.index == index) {
+            Some(DeviceEntryError::Again {
+                index,
+                first: d.slot,
+            })
+        } else if let Some(d) = table.iter().find(|d| d.uuid == uuid) {
+            Some(DeviceEntryError::SameDevice {
+                uuid,
+                first: d.slot,
+            })
+        } else if size == 0 {
+            Some(DeviceEntryError::Empty(index))
+        } else {
+            None
+        };
+        match why {
+            Some(w) => bad.push((slot, w)),
+            None => table.push(LoggedDevice {
+                index,
+                size,
+                uuid,
+                slot,
+            }),
+        }
+    }
+    (table, bad)
 }
 
 /// A log entry.
@@ -424,6 +602,7 @@ pub struct LogEntry {
 
 const ENTRY_FILE: u32 = 0;
 const ENTRY_MKDIR: u32 = 1;
+const ENTRY_ADD_DAXDEV: u32 = 3;
 const BODY: usize = 16;
 
 /// A `famfs_simple_extent` (device index, offset, len) at `off`. The
@@ -522,6 +701,12 @@ impl LogEntry {
                 wr_u32(&mut b, BODY + 8, *mode);
                 put_path(&mut b, BODY + 12, relpath)?;
             }
+            EntryBody::AddDevice { size, uuid, index } => {
+                wr_u32(&mut b, 8, ENTRY_ADD_DAXDEV);
+                wr_u64(&mut b, BODY, *size);
+                b[BODY + 8..BODY + 24].copy_from_slice(uuid.as_bytes());
+                wr_u32(&mut b, BODY + 24, *index);
+            }
         }
         let crc = crc32(&b[..536]);
         wr_u64(&mut b, 536, crc);
@@ -587,6 +772,11 @@ impl LogEntry {
                 mode: rd_u32(b, BODY + 8),
                 relpath: get_path(b, BODY + 12)?,
             },
+            ENTRY_ADD_DAXDEV => EntryBody::AddDevice {
+                size: rd_u64(b, BODY),
+                uuid: rd_uuid(b, BODY + 8),
+                index: rd_u32(b, BODY + 24),
+            },
             _ => return Err(FormatError::Invalid("unknown log entry type")),
         };
         Ok(LogEntry { seqnum, body })
@@ -597,6 +787,8 @@ impl LogEntry {
 /// the superblock, the log and the files it records.
 pub struct Allocator {
     unit: u64,
+    /// The device index of the extents it hands out.
+    dev: u32,
     used: Vec<bool>,
     /// Every unit below this one is used: searches start here, so that
     /// filling a device file after file does not rescan what is full.
@@ -616,12 +808,33 @@ impl Allocator {
         let unit = unit.max(1);
         let mut a = Allocator {
             unit,
+            dev: 0,
             used: vec![false; (dev_size / unit) as usize],
             low: 0,
         };
         a.mark(0, SUPERBLOCK_REGION);
         a.mark(log_offset, log_len);
         a
+    }
+
+    /// The bitmap of device `index` (added after device 0) of `dev_size`
+    /// bytes, in units of `unit` bytes: its label region is in use, and
+    /// the extents it hands out name the device.
+    pub fn for_device(index: u32, dev_size: u64, unit: u64) -> Allocator {
+        let unit = unit.max(1);
+        let mut a = Allocator {
+            unit,
+            dev: index,
+            used: vec![false; (dev_size / unit) as usize],
+            low: 0,
+        };
+        a.mark(0, LABEL_REGION);
+        a
+    }
+
+    /// The device index of this bitmap.
+    pub fn device(&self) -> u32 {
+        self.dev
     }
 
     /// The allocation unit in bytes.
@@ -645,12 +858,13 @@ impl Allocator {
         self.advance_low();
     }
 
-    /// Marks the memory of every file of a replayed log (on device 0, the
-    /// device this bitmap describes).
+    /// Marks the memory of every file of a replayed log that is on the
+    /// device this bitmap describes.
     pub fn mark_log(&mut self, entries: &[LogEntry]) {
+        let dev = self.dev;
         for e in entries {
             if let EntryBody::File { map, .. } = &e.body {
-                for x in map.ranges().iter().filter(|x| x.dev == 0) {
+                for x in map.ranges().iter().filter(|x| x.dev == dev) {
                     self.mark(x.offset, x.len);
                 }
             }
@@ -685,7 +899,11 @@ impl Allocator {
                         .iter_mut()
                         .for_each(|u| *u = true);
                     self.advance_low();
-                    return Some(Extent::new(start as u64 * self.unit, n as u64 * self.unit));
+                    return Some(Extent::on(
+                        self.dev,
+                        start as u64 * self.unit,
+                        n as u64 * self.unit,
+                    ));
                 }
             }
         }
@@ -721,7 +939,11 @@ impl Allocator {
                 let start = i + 1 - n;
                 self.used[start..=i].iter_mut().for_each(|u| *u = true);
                 self.advance_low();
-                return Some(Extent::new(start as u64 * self.unit, n as u64 * self.unit));
+                return Some(Extent::on(
+                    self.dev,
+                    start as u64 * self.unit,
+                    n as u64 * self.unit,
+                ));
             }
         }
         None
