@@ -4,8 +4,9 @@
 //! of KABI 43 (`uapi/famfs_ioctl.h`), and beside them those of KABI 44
 //! (`uapi/famfs_kabi44.h`): NOP, MAP_CREATE with its self-describing
 //! message (decoded by `msg44.rs`), DAXDEV_OPEN, the permission bits
-//! (GET/SET/CLEAR_OPTS, `opts.rs`), and our MAP_GET, which reads a map back
-//! as a message.
+//! (GET/SET/CLEAR_OPTS, `opts.rs`), and two of our own: MAP_GET, which
+//! reads a map back as a message, and DAXDEV_GET, which reads back one
+//! entry of the mount's device table.
 //! The two sets share no command number, so the number alone says which
 //! ABI a caller speaks. See Documentation/famfs.rst for every rule and
 //! errno.
@@ -27,7 +28,7 @@ use kernel::uaccess::{UserPtr, UserSlice};
 
 use crate::bindings as b;
 use crate::fmap::{
-    Extent, FileType, Fmap, FmapError, Interleave, Layout, MAX_INTERLEAVED_EXTENTS,
+    Extent, FileType, Fmap, FmapError, Interleave, Layout, MAX_DEVICES, MAX_INTERLEAVED_EXTENTS,
     MAX_SIMPLE_EXTENTS, MAX_STRIPS,
 };
 use crate::inode;
@@ -67,6 +68,7 @@ type Ioc44SimpleExt = b::famfs_ioc_simple_ext;
 type Ioc44Iext = b::famfs_ioc_iext;
 type Ioc44Daxdev = b::famfs_ioc_daxdev;
 type Ioc44Opts = b::famfs_ioc_opts;
+type Ioc44DaxdevInfo = b::famfs_ioc_daxdev_info;
 
 /// KABI 44: does nothing and succeeds.
 pub(crate) const FAMFS44_IOC_NOP: u32 = _IO(MAGIC, 0x50);
@@ -83,6 +85,8 @@ pub(crate) const FAMFS44_IOC_SET_OPTS: u32 = _IOWR::<Ioc44Opts>(MAGIC, 0x54);
 pub(crate) const FAMFS44_IOC_CLEAR_OPTS: u32 = _IOWR::<Ioc44Opts>(MAGIC, 0x55);
 /// Our addition: read a file's map back as a KABI 44 message.
 pub(crate) const FAMFS44_IOC_MAP_GET: u32 = _IOWR::<Ioc44Header>(MAGIC, 0x5a);
+/// Our addition: read one entry of the mount's device table.
+pub(crate) const FAMFS44_IOC_DAXDEV_GET: u32 = _IOWR::<Ioc44DaxdevInfo>(MAGIC, 0x5b);
 
 // The KABI 44 structures as bindgen made them from the header must have the
 // layout msg44.rs decodes (the reference's x86-64 layout).
@@ -112,6 +116,17 @@ const _: () = {
     assert!(offset_of!(Ioc44Daxdev, daxdev_path) == DD_PATH);
     assert!(offset_of!(Ioc44Daxdev, daxdev_path_len) == DD_PATH_LEN);
     assert!(offset_of!(Ioc44Daxdev, flags) == DD_FLAGS);
+    // Our DAXDEV_GET structure: 56 bytes, the name last.
+    assert!(size_of::<Ioc44DaxdevInfo>() == 56);
+    assert!(offset_of!(Ioc44DaxdevInfo, index) == DI_INDEX);
+    assert!(offset_of!(Ioc44DaxdevInfo, size) == DI_SIZE);
+    assert!(offset_of!(Ioc44DaxdevInfo, state) == DI_STATE);
+    assert!(offset_of!(Ioc44DaxdevInfo, reserved) == DI_RESERVED);
+    assert!(offset_of!(Ioc44DaxdevInfo, name) == DI_NAME);
+    assert!(DI_NAME + DI_NAME_LEN == size_of::<Ioc44DaxdevInfo>());
+    assert!(b::FAMFS44_DAXDEV_PRESENT == 1 && b::FAMFS44_DAXDEV_FAILED == 2);
+    assert!(FAMFS44_IOC_DAXDEV_GET == 0xc038_755b);
+    assert!(b::FAMFS44_MAX_DAXDEVS as usize == MAX_DEVICES);
     assert!(b::FAMFS44_FMAP_VERSION as u16 == msg44::FMAP_VERSION);
     assert!(b::FAMFS44_FMAP_MSG_MAX == msg44::MSG_MAX);
     assert!(b::FAMFS44_MAX_DAXDEVS == msg44::MAX_DAXDEVS);
@@ -144,6 +159,7 @@ const _: () = {
         FAMFS44_IOC_SET_OPTS,
         FAMFS44_IOC_CLEAR_OPTS,
         FAMFS44_IOC_MAP_GET,
+        FAMFS44_IOC_DAXDEV_GET,
     ];
     let k43 = [
         FAMFSIOC_MAP_CREATE,
@@ -271,6 +287,12 @@ impl<const N: usize> Image<N> {
     fn set_u32(&mut self, off: usize, v: u32) {
         if let Some(d) = self.0.get_mut(off..off + 4) {
             d.copy_from_slice(&v.to_ne_bytes());
+        }
+    }
+
+    fn set_bytes(&mut self, off: usize, v: &[u8]) {
+        if let Some(d) = self.0.get_mut(off..off + v.len()) {
+            d.copy_from_slice(v);
         }
     }
 }
@@ -480,6 +502,63 @@ fn update_opts(file: &File<Famfs>, arg: usize, set: bool) -> Result {
     req.write(arg, size_of::<Ioc44Opts>())
 }
 
+/// Offsets in `struct famfs_ioc_daxdev_info` (our addition; x86-64 layout,
+/// checked against the generated structure above).
+const DI_INDEX: usize = 0;
+const DI_SIZE: usize = 8;
+const DI_STATE: usize = 16;
+const DI_RESERVED: usize = 20;
+const DI_NAME: usize = 24;
+/// Bytes of `name`, its NUL included.
+const DI_NAME_LEN: usize = 32;
+
+type DaxdevInfoImage = Image<{ size_of::<Ioc44DaxdevInfo>() }>;
+
+/// The `DAXDEV_GET` answer for slot `index` of the mount's table: all zero
+/// but the index for an empty slot; else the device's size, `PRESENT`
+/// (and `FAILED` if its bit is set in the mount's failed devices) and its
+/// name, cut to leave room for the NUL.
+fn encode_daxdev_info(index: u64, dev: Option<(u64, bool, &[u8])>) -> DaxdevInfoImage {
+    let mut img = DaxdevInfoImage::zeroed();
+    img.set_u64(DI_INDEX, index);
+    if let Some((size, failed, name)) = dev {
+        img.set_u64(DI_SIZE, size);
+        let mut state = b::FAMFS44_DAXDEV_PRESENT;
+        if failed {
+            state |= b::FAMFS44_DAXDEV_FAILED;
+        }
+        img.set_u32(DI_STATE, state);
+        let n = name.len().min(DI_NAME_LEN - 1);
+        img.set_bytes(DI_NAME, name.get(..n).unwrap_or_default());
+    }
+    img
+}
+
+/// Our KABI 44 `DAXDEV_GET`: one entry of the mount's device table, into
+/// the caller's structure (anyone who can open the file; `EINVAL` for an
+/// index beyond the table).
+fn daxdev_get(file: &File<Famfs>, arg: usize) -> Result {
+    let index = DaxdevInfoImage::read(arg)?.u64_at(DI_INDEX);
+    let info = file.inode().super_block().info();
+    let slot = match u32::try_from(index) {
+        Ok(i) if (i as usize) < MAX_DEVICES => i,
+        _ => {
+            vfs::pr_err_limited!(
+                "{}: DAXDEV_GET: index {} beyond the device table ({} entries)\n",
+                info.device_name(),
+                index,
+                MAX_DEVICES
+            );
+            return Err(EINVAL);
+        }
+    };
+    let failed = info.failed_devices() & (1u64 << slot) != 0;
+    let dev = info
+        .device(slot)
+        .map(|c| (c.size(), failed, c.name().to_bytes()));
+    encode_daxdev_info(index, dev).write(arg, size_of::<Ioc44DaxdevInfo>())
+}
+
 /// Our KABI 44 `MAP_GET`: the file's map as a message, into the caller's
 /// buffer of `fmap_size` bytes (see `uapi/famfs_kabi44.h`).
 fn map_get44(file: &File<Famfs>, arg: usize) -> Result {
@@ -599,6 +678,7 @@ pub(crate) fn ioctl(file: &File<Famfs>, cmd: u32, arg: usize) -> Result<isize> {
         FAMFS44_IOC_SET_OPTS => update_opts(file, arg, true)?,
         FAMFS44_IOC_CLEAR_OPTS => update_opts(file, arg, false)?,
         FAMFS44_IOC_MAP_GET => map_get44(file, arg)?,
+        FAMFS44_IOC_DAXDEV_GET => daxdev_get(file, arg)?,
         FAMFS44_IOC_MAP_CREATE => {
             inode::may_create_map(inode)?;
             let fmap =
@@ -710,5 +790,25 @@ mod tests {
         assert_eq!(v1.u32_at(0), INTERLEAVED_EXTENT);
         assert_eq!(v1.u64_at(16), 1);
         assert_eq!(v1.u64_at(24), 0); // no v1 extents
+    }
+
+    /// DAXDEV_GET: an empty slot is all zero but its index; a device's
+    /// name is NUL-terminated and zero-filled, cut to 31 bytes.
+    #[test]
+    fn daxdev_info_image() {
+        let empty = encode_daxdev_info(7, None);
+        assert_eq!(empty.u64_at(0), 7);
+        assert!(empty.0[8..].iter().all(|&c| c == 0));
+        let dev = encode_daxdev_info(1, Some((1 << 30, true, b"dax1.0")));
+        assert_eq!(dev.u64_at(8), 1 << 30);
+        assert_eq!(dev.u32_at(16), 3); // PRESENT | FAILED
+        assert_eq!(dev.u32_at(20), 0);
+        assert_eq!(&dev.0[24..31], b"dax1.0\0");
+        assert!(dev.0[30..].iter().all(|&c| c == 0));
+        let long = [b'x'; 40];
+        let cut = encode_daxdev_info(0, Some((4096, false, &long)));
+        assert_eq!(cut.u32_at(16), 1); // PRESENT
+        assert!(cut.0[24..55].iter().all(|&c| c == b'x'));
+        assert_eq!(cut.0[55], 0);
     }
 }

@@ -126,4 +126,31 @@ struct famfs_ioc_opts {
  */
 #define FAMFS44_IOC_MAP_GET	_IOWR(FAMFS44_IOC_MAGIC, 0x5a, struct famfs_ioc_fmap_header)
 
+/*
+ * Also ours (numbered beside MAP_GET): read back one entry of the mount's
+ * device table. The caller sets index (0 to FAMFS44_MAX_DAXDEVS - 1); the
+ * module fills in the rest and writes the whole structure back, index
+ * untouched. Anyone who can open a file or directory of the mount may ask.
+ * A slot without a device reads as zeroes after index: size 0, state 0,
+ * no name.
+ * An occupied slot has FAMFS44_DAXDEV_PRESENT in state, and also
+ * FAMFS44_DAXDEV_FAILED once the device reported a memory failure or was
+ * removed while mounted. name is the device's kernel name, the one the
+ * module uses in its log lines ("dax1.0", "pmem0"), NUL-terminated and
+ * zero-padded (cut to 31 bytes if longer). An index of 64 or more gives
+ * EINVAL.
+ */
+struct famfs_ioc_daxdev_info {
+	__u64 index;		/* in: the table slot */
+	__u64 size;		/* out: the device's bytes; 0 for an empty slot */
+	__u32 state;		/* out: FAMFS44_DAXDEV_* bits; 0 for an empty slot */
+	__u32 reserved;		/* out: 0 */
+	char name[32];		/* out: the device's name, NUL-terminated */
+};
+
+#define FAMFS44_DAXDEV_PRESENT	(1U << 0)	/* the slot holds a device */
+#define FAMFS44_DAXDEV_FAILED	(1U << 1)	/* the device has failed */
+
+#define FAMFS44_IOC_DAXDEV_GET	_IOWR(FAMFS44_IOC_MAGIC, 0x5b, struct famfs_ioc_daxdev_info)
+
 #endif /* _UAPI_LINUX_FAMFS_KABI44_H */

@@ -95,6 +95,41 @@ pub struct FamfsIocOpts {
     pub opts: u64,
 }
 
+/// `struct famfs_ioc_daxdev_info`: the argument of this project's
+/// `FAMFS44_IOC_DAXDEV_GET`, one entry of the mount's device table.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FamfsIocDaxdevInfo {
+    /// In: the table slot (below [`FAMFS44_MAX_DAXDEVS`]).
+    pub index: u64,
+    /// Out: the device's bytes; 0 for an empty slot.
+    pub size: u64,
+    /// Out: `FAMFS44_DAXDEV_*` bits; 0 for an empty slot.
+    pub state: u32,
+    /// Out: zero.
+    pub reserved: u32,
+    /// Out: the device's name, NUL-terminated and zero-filled.
+    pub name: [u8; 32],
+}
+
+impl FamfsIocDaxdevInfo {
+    /// The name's bytes, up to the first NUL.
+    pub fn name_bytes(&self) -> &[u8] {
+        let end = self
+            .name
+            .iter()
+            .position(|&c| c == 0)
+            .unwrap_or(self.name.len());
+        &self.name[..end]
+    }
+}
+
+/// `FAMFS44_DAXDEV_PRESENT`: the slot holds a device.
+pub const FAMFS44_DAXDEV_PRESENT: u32 = 1 << 0;
+/// `FAMFS44_DAXDEV_FAILED`: the device reported a memory failure (or was
+/// removed while mounted).
+pub const FAMFS44_DAXDEV_FAILED: u32 = 1 << 1;
+
 /// `FAMFS44_OPT_CREATE`.
 pub const FAMFS44_OPT_CREATE: u64 = 1 << 0;
 /// `FAMFS44_OPT_MKDIR`.
@@ -149,3 +184,6 @@ pub const FAMFS44_IOC_CLEAR_OPTS: u32 = ioc(3, 0x55, core::mem::size_of::<FamfsI
 /// `FAMFS44_IOC_MAP_GET`: this project's addition, a file's map read back
 /// as a message (the header's `fmap_size` is the buffer's size going in).
 pub const FAMFS44_IOC_MAP_GET: u32 = ioc(3, 0x5a, core::mem::size_of::<FamfsIocFmapHeader>());
+/// `FAMFS44_IOC_DAXDEV_GET`: this project's addition, one entry of the
+/// mount's device table read back.
+pub const FAMFS44_IOC_DAXDEV_GET: u32 = ioc(3, 0x5b, core::mem::size_of::<FamfsIocDaxdevInfo>());

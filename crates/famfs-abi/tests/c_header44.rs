@@ -53,6 +53,9 @@ fn rust_abi_matches_c_header() {
         ("FAMFS44_IOC_SET_OPTS", FAMFS44_IOC_SET_OPTS as u64),
         ("FAMFS44_IOC_CLEAR_OPTS", FAMFS44_IOC_CLEAR_OPTS as u64),
         ("FAMFS44_IOC_MAP_GET", FAMFS44_IOC_MAP_GET as u64),
+        ("FAMFS44_IOC_DAXDEV_GET", FAMFS44_IOC_DAXDEV_GET as u64),
+        ("FAMFS44_DAXDEV_PRESENT", FAMFS44_DAXDEV_PRESENT as u64),
+        ("FAMFS44_DAXDEV_FAILED", FAMFS44_DAXDEV_FAILED as u64),
         (
             "sizeof famfs_ioc_simple_ext",
             size_of::<FamfsIocSimpleExt>() as u64,
@@ -119,6 +122,30 @@ fn rust_abi_matches_c_header() {
             offset_of!(FamfsIocDaxdev, flags) as u64,
         ),
         ("sizeof famfs_ioc_opts", size_of::<FamfsIocOpts>() as u64),
+        (
+            "sizeof famfs_ioc_daxdev_info",
+            size_of::<FamfsIocDaxdevInfo>() as u64,
+        ),
+        (
+            "offsetof famfs_ioc_daxdev_info.size",
+            offset_of!(FamfsIocDaxdevInfo, size) as u64,
+        ),
+        (
+            "offsetof famfs_ioc_daxdev_info.state",
+            offset_of!(FamfsIocDaxdevInfo, state) as u64,
+        ),
+        (
+            "offsetof famfs_ioc_daxdev_info.reserved",
+            offset_of!(FamfsIocDaxdevInfo, reserved) as u64,
+        ),
+        (
+            "offsetof famfs_ioc_daxdev_info.name",
+            offset_of!(FamfsIocDaxdevInfo, name) as u64,
+        ),
+        (
+            "sizeof famfs_ioc_daxdev_info.name",
+            FamfsIocDaxdevInfo::default().name.len() as u64,
+        ),
     ];
     assert_eq!(c.len(), rust.len(), "every C item is compared");
     for (name, value) in rust {
@@ -137,6 +164,14 @@ fn documented_values() {
     assert_eq!(FAMFS44_IOC_CLEAR_OPTS, 0xc0087555);
     // Our addition: _IOWR('u', 0x5a, 32-byte header).
     assert_eq!(FAMFS44_IOC_MAP_GET, 0xc020755a);
+    // And _IOWR('u', 0x5b, 56-byte struct famfs_ioc_daxdev_info).
+    assert_eq!(FAMFS44_IOC_DAXDEV_GET, 0xc038755b);
+    assert_eq!(size_of::<FamfsIocDaxdevInfo>(), 56);
+    assert_eq!(offset_of!(FamfsIocDaxdevInfo, size), 8);
+    assert_eq!(offset_of!(FamfsIocDaxdevInfo, state), 16);
+    assert_eq!(offset_of!(FamfsIocDaxdevInfo, reserved), 20);
+    assert_eq!(offset_of!(FamfsIocDaxdevInfo, name), 24);
+    assert_eq!((FAMFS44_DAXDEV_PRESENT, FAMFS44_DAXDEV_FAILED), (1, 2));
     assert_eq!(size_of::<FamfsIocSimpleExt>(), 24);
     assert_eq!(size_of::<FamfsIocIext>(), 24);
     assert_eq!(size_of::<FamfsIocFmapHeader>(), 32);
@@ -165,6 +200,7 @@ fn no_command_number_means_two_things() {
         FAMFS44_IOC_SET_OPTS,
         FAMFS44_IOC_CLEAR_OPTS,
         FAMFS44_IOC_MAP_GET,
+        FAMFS44_IOC_DAXDEV_GET,
     ];
     for a in k44 {
         assert!(!k43.contains(&a), "{a:#x} is a KABI 43 command too");

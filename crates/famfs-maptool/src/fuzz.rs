@@ -814,6 +814,7 @@ pub(crate) fn fuzz_maps(a: &FuzzArgs) -> Result<Result<(), OpError>> {
                 famfs_abi::kabi44::FAMFS44_IOC_SET_OPTS,
                 famfs_abi::kabi44::FAMFS44_IOC_CLEAR_OPTS,
                 famfs_abi::kabi44::FAMFS44_IOC_MAP_GET,
+                famfs_abi::kabi44::FAMFS44_IOC_DAXDEV_GET,
             ];
             let base = known[rng.below(known.len() as u64) as usize];
             let cmd = match rng.below(3) {

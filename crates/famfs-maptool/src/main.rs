@@ -127,6 +127,20 @@ enum Cmd {
         #[arg(long, value_parser = parse_size)]
         clear: Option<u64>,
     },
+    /// Print the mount's device table (our KABI 44 DAXDEV_GET) through any
+    /// FILE or directory of it: one line "INDEX NAME SIZE STATE" per
+    /// device, STATE "ok" or "failed".
+    Devices {
+        file: String,
+        /// Ask for this slot only, and print what the call returned, empty
+        /// slot or not: "index=N name=NAME size=BYTES state=BITS
+        /// reserved=N".
+        #[arg(long)]
+        index: Option<u64>,
+        /// Pass an invalid user pointer (with --index).
+        #[arg(long, requires = "index")]
+        bad_pointer: bool,
+    },
     /// Map FILE and touch every STEP bytes; print the number of pages touched.
     Touch {
         file: String,
@@ -501,6 +515,65 @@ fn opts(file: &str, set: Option<u64>, clear: Option<u64>) -> Result<Result<(), O
     Ok(Ok(()))
 }
 
+/// Our KABI 44 DAXDEV_GET: every non-empty slot of the mount's device
+/// table, or the raw answer for slot `index`.
+fn devices(file: &str, index: Option<u64>, bad_pointer: bool) -> Result<Result<(), OpError>> {
+    use famfs_abi::kabi44::{
+        FamfsIocDaxdevInfo, FAMFS44_DAXDEV_FAILED, FAMFS44_IOC_DAXDEV_GET, FAMFS44_MAX_DAXDEVS,
+    };
+    let f = File::open(file).with_context(|| format!("open {file}"))?;
+    let get = |i: u64| {
+        let mut d = FamfsIocDaxdevInfo {
+            index: i,
+            ..Default::default()
+        };
+        let arg: *mut FamfsIocDaxdevInfo = if bad_pointer {
+            BAD_PTR as *mut _
+        } else {
+            &raw mut d
+        };
+        ioctl(&f, FAMFS44_IOC_DAXDEV_GET, arg, "DAXDEV_GET").map(|()| d)
+    };
+    if let Some(i) = index {
+        let d = match get(i) {
+            Ok(d) => d,
+            Err(e) => return Ok(Err(e)),
+        };
+        println!(
+            "index={} name={} size={} state={} reserved={}",
+            d.index,
+            String::from_utf8_lossy(d.name_bytes()),
+            d.size,
+            d.state,
+            d.reserved
+        );
+        return Ok(Ok(()));
+    }
+    for i in 0..u64::from(FAMFS44_MAX_DAXDEVS) {
+        let d = match get(i) {
+            Ok(d) => d,
+            Err(e) => return Ok(Err(e)),
+        };
+        if d.index != i {
+            bail!("DAXDEV_GET of slot {i} changed the index to {}", d.index);
+        }
+        if d.state == 0 {
+            continue;
+        }
+        println!(
+            "{i} {} {} {}",
+            String::from_utf8_lossy(d.name_bytes()),
+            d.size,
+            if d.state & FAMFS44_DAXDEV_FAILED != 0 {
+                "failed"
+            } else {
+                "ok"
+            }
+        );
+    }
+    Ok(Ok(()))
+}
+
 /// Our KABI 44 MAP_GET: prints the message's header and records, in the
 /// `--extent`/`--interleave` syntax.
 fn get44(file: &str, buf_size: Option<u32>) -> Result<Result<(), OpError>> {
@@ -715,6 +788,11 @@ fn run(cli: Cli) -> Result<Result<(), OpError>> {
         } => get44(&file, buf_size),
         Cmd::Get { file, v1, .. } => get(&file, v1),
         Cmd::Opts { file, set, clear } => opts(&file, set, clear),
+        Cmd::Devices {
+            file,
+            index,
+            bad_pointer,
+        } => devices(&file, index, bad_pointer),
         Cmd::Touch {
             file,
             step,
