@@ -785,11 +785,14 @@ impl LogEntry {
 
 /// The device's allocation bitmap, one bit per allocation unit, rebuilt from
 /// the superblock, the log and the files it records.
+#[derive(Clone)]
 pub struct Allocator {
     unit: u64,
     /// The device index of the extents it hands out.
     dev: u32,
     used: Vec<bool>,
+    /// Units not used (kept as units are taken, so that asking is cheap).
+    free: usize,
     /// Every unit below this one is used: searches start here, so that
     /// filling a device file after file does not rescan what is full.
     low: usize,
@@ -810,6 +813,7 @@ impl Allocator {
             unit,
             dev: 0,
             used: vec![false; (dev_size / unit) as usize],
+            free: (dev_size / unit) as usize,
             low: 0,
         };
         a.mark(0, SUPERBLOCK_REGION);
@@ -826,6 +830,7 @@ impl Allocator {
             unit,
             dev: index,
             used: vec![false; (dev_size / unit) as usize],
+            free: (dev_size / unit) as usize,
             low: 0,
         };
         a.mark(0, LABEL_REGION);
@@ -853,7 +858,10 @@ impl Allocator {
         let first = offset / self.unit;
         let end = offset.saturating_add(len).div_ceil(self.unit);
         for u in first..end.min(self.used.len() as u64) {
-            self.used[u as usize] = true;
+            if !self.used[u as usize] {
+                self.used[u as usize] = true;
+                self.free -= 1;
+            }
         }
         self.advance_low();
     }
@@ -898,6 +906,7 @@ impl Allocator {
                     self.used[start..start + n]
                         .iter_mut()
                         .for_each(|u| *u = true);
+                    self.free -= n;
                     self.advance_low();
                     return Some(Extent::on(
                         self.dev,
@@ -912,7 +921,7 @@ impl Allocator {
 
     /// Free bytes.
     pub fn free_bytes(&self) -> u64 {
-        self.used.iter().filter(|u| !**u).count() as u64 * self.unit
+        self.free as u64 * self.unit
     }
 
     /// The longest run of free units, in bytes (the largest file that can
@@ -938,6 +947,7 @@ impl Allocator {
             if run == n {
                 let start = i + 1 - n;
                 self.used[start..=i].iter_mut().for_each(|u| *u = true);
+                self.free -= n;
                 self.advance_low();
                 return Some(Extent::on(
                     self.dev,
@@ -965,7 +975,7 @@ impl Allocator {
         check_interleave(self.dev_size(), nbuckets, nstrips, chunk)?;
         let len = strip_len(size, nstrips, chunk);
         let bucket = (self.dev_size() / nbuckets) / self.unit * self.unit;
-        let saved = self.used.clone();
+        let saved = (self.used.clone(), self.free, self.low);
         let mut strips = Vec::new();
         for &b in order.iter().filter(|b| **b < nbuckets) {
             if strips.len() as u64 == nstrips {
@@ -976,7 +986,7 @@ impl Allocator {
             }
         }
         if (strips.len() as u64) < nstrips {
-            self.used = saved;
+            (self.used, self.free, self.low) = saved;
             return Err(InterleaveError::NoSpace {
                 found: strips.len() as u64,
                 nstrips,

@@ -228,7 +228,7 @@ fn fsck_refuses_a_file_on_a_device_the_log_does_not_record() {
     let refused: Vec<(Option<u64>, Option<FmapError>)> = r
         .problems
         .iter()
-        .map(|p| (p.slot, p.refused.clone()))
+        .map(|p| (p.slot, p.refused))
         .collect();
     assert!(
         refused.contains(&(Some(1), Some(FmapError::NoDevice))),
@@ -252,4 +252,54 @@ fn fsck_reports_unused_device_entries() {
     assert_eq!(r.problems[0].slot, Some(1));
     assert!(r.problems[0].what.contains("device 1 is logged again"));
     assert_eq!(r.devices.len(), 2);
+}
+
+mod free_count {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::BTreeSet;
+
+    proptest! {
+        /// The free count kept as units are taken equals a recount of a
+        /// model bitmap, through marks, allocations and a failed
+        /// (rolled back) interleaved allocation.
+        #[test]
+        fn free_bytes_matches_a_model(
+            ops in prop::collection::vec((0u8..3, 0u64..64, 1u64..9), 1..40)
+        ) {
+            // 64 units of 32 MiB: two buckets of 1 GiB for the interleave.
+            let unit = 32 * MIB;
+            let size = 64 * unit;
+            let mut a = Allocator::for_device(1, size, unit);
+            let mut model: BTreeSet<u64> = BTreeSet::new();
+            model.insert(0); // the label
+            for (op, at, n) in ops {
+                match op {
+                    0 => {
+                        a.mark(at * unit, n * unit);
+                        for u in at..(at + n).min(64) {
+                            model.insert(u);
+                        }
+                    }
+                    1 => {
+                        if let Some(x) = a.alloc(n * unit) {
+                            prop_assert_eq!(x.dev, 1);
+                            for u in x.offset / unit..(x.offset + x.len) / unit {
+                                prop_assert!(model.insert(u), "unit {} given twice", u);
+                            }
+                        }
+                    }
+                    _ => {
+                        // Two strips of 1 GiB: bucket 1 may fit one, bucket
+                        // 0 (with the label) never does; what was taken in
+                        // bucket 1 is given back.
+                        let before = a.free_bytes();
+                        prop_assert!(a.alloc_interleaved(2 * GIB, 2, 2, 2 * MIB, &[1, 0]).is_err());
+                        prop_assert_eq!(a.free_bytes(), before);
+                    }
+                }
+                prop_assert_eq!(a.free_bytes(), (64 - model.len() as u64) * unit);
+            }
+        }
+    }
 }

@@ -6,6 +6,7 @@
 
 #![deny(unsafe_code)]
 
+pub mod devices;
 pub mod fill;
 pub mod follow;
 #[cfg(feature = "test-hooks")]

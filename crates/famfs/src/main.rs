@@ -17,6 +17,7 @@ instantiated (the file system stays mounted); follow (and mount --follow)
 exits 0 when the mount goes away, 1 when the device fails, 3 when the file
 system was re-created elsewhere; getmap (1 not famfs,
 2 no map), fsck (1 problems found),
+devices (1 a device is not ok),
 check (bit mask: 1 unmapped file, 2 bad superblock, 4 bad log,
 8 file system re-created elsewhere), verify (1 content differs).";
 
@@ -60,6 +61,16 @@ enum Cmd {
     Cp(cmd::cp::Args),
     /// Create directories; master only.
     Mkdir(cmd::mkdir::Args),
+    /// Add a dax device to a mounted file system; master only.
+    ///
+    /// Opens the device (a /dev/daxX.Y on fsdev_dax) in the mount's device
+    /// table, writes its label (the file system's UUID and the device's
+    /// own) into its first 2 MiB and logs it. Other hosts open it when they
+    /// mount or replay the log; new files may then use it.
+    Devadd(cmd::devadd::Args),
+    /// List the devices of a mounted file system: index, name, size, uuid,
+    /// state and use (exit 1: a device is not ok).
+    Devices(cmd::devices::Args),
     /// Print a file's map (exit 1: not famfs, 2: no map).
     Getmap(cmd::getmap::Args),
     /// Check the metadata of a device or a mount: CRCs, paths, overlapping
@@ -141,6 +152,8 @@ impl Cmd {
             Cmd::Creat(_) => "creat",
             Cmd::Cp(_) => "cp",
             Cmd::Mkdir(_) => "mkdir",
+            Cmd::Devadd(_) => "devadd",
+            Cmd::Devices(_) => "devices",
             Cmd::Getmap(_) => "getmap",
             Cmd::Fsck(_) => "fsck",
             Cmd::Check(_) => "check",
@@ -159,6 +172,8 @@ impl Cmd {
             Cmd::Creat(a) => cmd::creat::run(a),
             Cmd::Cp(a) => cmd::cp::run(a),
             Cmd::Mkdir(a) => cmd::mkdir::run(a),
+            Cmd::Devadd(a) => cmd::devadd::run(a),
+            Cmd::Devices(a) => cmd::devices::run(a),
             Cmd::Getmap(a) => cmd::getmap::run(a),
             Cmd::Fsck(a) => cmd::fsck::run(a),
             Cmd::Check(a) => cmd::check::run(a),

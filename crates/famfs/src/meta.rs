@@ -298,6 +298,19 @@ pub fn create_meta_file(
     Ok(f)
 }
 
+/// The size of the mount's device 0, the device that holds the superblock
+/// and the log: from the module's device table, or, from a module without
+/// the table's read-back, the mount's statfs (which is then device 0 alone).
+pub fn device0_size(mpt: &Path) -> Result<u64, Error> {
+    if let Ok(d) = File::open(mpt) {
+        if let Ok(Some(e)) = sys::daxdev_get(&d, 0) {
+            return Ok(e.size);
+        }
+    }
+    let (_, size, _) = sys::statfs(mpt).map_err(io_err(format!("statfs {}", mpt.display())))?;
+    Ok(size)
+}
+
 /// What `mkmeta` found.
 pub struct Meta {
     /// The superblock.
@@ -317,7 +330,7 @@ pub struct Meta {
 pub fn mkmeta(mpt: &Path) -> Result<Meta, Error> {
     // First, so that a bad system UUID file leaves the mount untouched.
     let host = system_uuid()?;
-    let (_, dev_size, _) = sys::statfs(mpt).map_err(io_err(format!("statfs {}", mpt.display())))?;
+    let dev_size = device0_size(mpt)?;
     let dir = meta_dir(mpt);
     let sbp = dir.join(".superblock");
     if !dir.exists() {
@@ -329,6 +342,14 @@ pub fn mkmeta(mpt: &Path) -> Result<Meta, Error> {
     }
     let f = File::open(&sbp).map_err(io_err(format!("open {}", sbp.display())))?;
     let sb = read_superblock(&f)?;
+    if sb.is_label() {
+        return Err(Error::Superblock(format!(
+            "this device is not a file system's first device: it holds the label of an added \
+             device of file system {} (device uuid {}); mount the file system's device 0, whose \
+             log names this device",
+            sb.fs_uuid, sb.dev_uuid
+        )));
+    }
     check_layout(&sb, dev_size)?;
     let master = host == sb.system_uuid;
     let logp = dir.join(".log");

@@ -7,7 +7,10 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
-use famfs_format::{check_relpath, Allocator, EntryBody, FileMap, FormatError};
+use famfs_format::{
+    check_map_devices, check_relpath, device_table, fmap, strip_len, Allocator, EntryBody, FileMap,
+    FormatError, LoggedDevice, ALLOC_UNIT, MAX_STRIPS,
+};
 use rand::seq::SliceRandom;
 
 use crate::meta::{self, Fs};
@@ -31,6 +34,25 @@ pub enum Layout {
         /// Chunk size.
         chunk: u64,
     },
+    /// Interleaved across the devices of the file system: strip i on the
+    /// i-th device (by index) modulo their number, in `chunk`-byte chunks;
+    /// files of at most one chunk are contiguous.
+    Spread {
+        /// Strips per file (default: one per device).
+        nstrips: Option<u64>,
+        /// Chunk size.
+        chunk: u64,
+    },
+}
+
+/// On which device a new file's memory goes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Placement {
+    /// The device with the most free space that can hold it.
+    #[default]
+    MostRoom,
+    /// This device.
+    Device(u32),
 }
 
 /// What the log says a path is.
@@ -53,6 +75,21 @@ pub struct Attrs {
     pub gid: u32,
 }
 
+/// A device [`Session::add_device`] added (or found added).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AddedDevice {
+    /// Its index.
+    pub index: u32,
+    /// Its name ("dax1.0").
+    pub name: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// Its identity, in its label and the log.
+    pub uuid: uuid::Uuid,
+    /// False when the log had it already (nothing was changed).
+    pub new: bool,
+}
+
 /// Outcome of [`Session::create`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Created {
@@ -66,7 +103,14 @@ pub enum Created {
 pub struct Session {
     /// The file system.
     pub fs: Fs,
-    alloc: Allocator,
+    /// Where new files go.
+    place: Placer,
+    /// Their sizes by index (0 for devices files may not use).
+    dev_sizes: [u64; fmap::MAX_DEVICES],
+    /// Logged devices files may not use on this host, and why.
+    unusable: Vec<(LoggedDevice, String)>,
+    /// The devices the log records, device 0 first.
+    logged_devices: Vec<LoggedDevice>,
     logged: HashMap<String, Logged>,
     room: u64,
     unreadable: Vec<(u64, FormatError)>,
@@ -89,6 +133,25 @@ impl Session {
             fs.sb.alloc_unit,
         );
         alloc.mark_log(&r.entries);
+        let mut allocs = vec![alloc];
+        let mut dev_sizes = [0u64; fmap::MAX_DEVICES];
+        dev_sizes[0] = fs.dev_size;
+        // The devices the log adds that this mount has open, healthy and
+        // with their label: files may use them.
+        let (table, _) = device_table(fs.dev_size, fs.sb.dev_uuid, &r);
+        let mut unusable = Vec::new();
+        for d in table.iter().filter(|d| d.index != 0) {
+            // Checked, never opened here: `famfs logplay` opens them.
+            match crate::devices::attach(mpt, fs.sb.fs_uuid, d, None, false) {
+                Ok(_) => {
+                    let mut a = Allocator::for_device(d.index, d.size, fs.sb.alloc_unit);
+                    a.mark_log(&r.entries);
+                    allocs.push(a);
+                    dev_sizes[d.index as usize] = d.size;
+                }
+                Err(e) => unusable.push((*d, e.to_string())),
+            }
+        }
         let mut logged = HashMap::new();
         for e in r.entries {
             match e.body {
@@ -98,11 +161,15 @@ impl Session {
                 EntryBody::File { relpath, size, .. } => {
                     logged.entry(relpath).or_insert(Logged::File(size));
                 }
+                EntryBody::AddDevice { .. } => {}
             }
         }
         Ok(Session {
             fs,
-            alloc,
+            place: Placer::new(allocs),
+            dev_sizes,
+            unusable,
+            logged_devices: table,
             logged,
             room: (h.last_index + 1).saturating_sub(h.next_index),
             unreadable: r.bad,
@@ -113,6 +180,37 @@ impl Session {
     /// corrupt entries): ignored, their memory is not known to be in use.
     pub fn unreadable(&self) -> &[(u64, FormatError)] {
         &self.unreadable
+    }
+
+    /// Logged devices that new files cannot use on this host (not open in
+    /// the mount, failed, or with another label), and why.
+    pub fn unusable_devices(&self) -> &[(LoggedDevice, String)] {
+        &self.unusable
+    }
+
+    /// The devices new files may use, by index (device 0 first).
+    pub fn usable_devices(&self) -> Vec<u32> {
+        self.place.allocs.iter().map(|a| a.device()).collect()
+    }
+
+    /// Where new files go from now on. A pinned device must be one new
+    /// files may use.
+    pub fn set_placement(&mut self, p: Placement) -> Result<()> {
+        if let Placement::Device(n) = p {
+            if !self.place.allocs.iter().any(|a| a.device() == n) {
+                let why = self
+                    .unusable
+                    .iter()
+                    .find(|(d, _)| d.index == n)
+                    .map(|(_, why)| format!(": {why}"))
+                    .unwrap_or_else(|| {
+                        " (the log records no such device; see famfs devices)".to_string()
+                    });
+                bail!("device {n} cannot hold new files{why}");
+            }
+        }
+        self.place.placement = p;
+        Ok(())
     }
 
     fn path(&self, rel: &str) -> PathBuf {
@@ -140,6 +238,119 @@ impl Session {
             return Err(meta::Error::LogFull(famfs_format::log_slots(self.fs.sb.log_len)).into());
         }
         Ok(())
+    }
+
+    /// The devices the log records, device 0 first.
+    pub fn logged_devices(&self) -> &[LoggedDevice] {
+        &self.logged_devices
+    }
+
+    /// Adds the dax device at `path` (on fsdev_dax) to the file system: opens
+    /// it in the mount's device table at the lowest index neither the log
+    /// nor the table uses, writes its label (the file system's UUID and a new
+    /// UUID of the device) into its first 2 MiB, then logs it. A device the
+    /// log has already is left as it is. A device that holds a famfs
+    /// superblock, or the label of another file system, is not overwritten
+    /// (it stays open in this mount's table until umount, unused).
+    pub fn add_device(&mut self, path: &Path) -> Result<AddedDevice> {
+        use crate::devices;
+        let mpt = self.fs.mpt.clone();
+        let real = fs::canonicalize(path).with_context(|| format!("{}", path.display()))?;
+        let name = real
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let table = devices::open_table(&mpt)?;
+        let at = table.iter().find(|(_, e)| e.name == name).map(|(i, _)| *i);
+        if at == Some(0) {
+            bail!("{} is this file system's device 0", path.display());
+        }
+        if let Some(d) = at.and_then(|i| self.logged_devices.iter().find(|d| d.index == i)) {
+            return Ok(AddedDevice {
+                index: d.index,
+                name,
+                size: d.size,
+                uuid: d.uuid,
+                new: false,
+            });
+        }
+        if self.room == 0 {
+            return Err(meta::Error::LogFull(famfs_format::log_slots(self.fs.sb.log_len)).into());
+        }
+        let used = |i: u32| {
+            self.logged_devices.iter().any(|d| d.index == i) || table.iter().any(|(t, _)| *t == i)
+        };
+        let index = match at {
+            Some(i) => i,
+            None => (1..famfs_format::MAX_DEVICES)
+                .find(|&i| !used(i))
+                .ok_or_else(|| anyhow!("the device table is full (63 added devices)"))?,
+        };
+        if at.is_none() {
+            let dir = File::open(&mpt).with_context(|| format!("open {}", mpt.display()))?;
+            sys::daxdev_open(&dir, index, &real).map_err(|e| {
+                anyhow!(
+                    "cannot add {}: {} ({e}); nothing was changed",
+                    path.display(),
+                    famfs_util::errno_name(&e)
+                )
+            })?;
+        }
+        let stays = format!(
+            "nothing was logged; {name} stays open as device {index} of this mount until umount"
+        );
+        let dir = File::open(&mpt).with_context(|| format!("open {}", mpt.display()))?;
+        let entry = sys::daxdev_get(&dir, index)?
+            .ok_or_else(|| anyhow!("device {index} is not in the table after opening it"))?;
+        if entry.size <= famfs_format::LABEL_REGION {
+            bail!(
+                "{name} has {} bytes, too small for a label; {stays}",
+                entry.size
+            );
+        }
+        let label_file = devices::open_label(&mpt, index, true)?;
+        let uuid = match devices::read_label(&label_file)? {
+            Some(l) if !l.is_label() => bail!(
+                "{name} holds the superblock of famfs file system {}: not overwritten; {stays}",
+                l.fs_uuid
+            ),
+            Some(l) if l.fs_uuid != self.fs.sb.fs_uuid => bail!(
+                "{name} holds the label of a device of famfs file system {}: not overwritten; \
+                 {stays}",
+                l.fs_uuid
+            ),
+            // Labelled for this file system by an add that stopped before
+            // its log entry: the same device again.
+            Some(l) => l.dev_uuid,
+            None => uuid::Uuid::new_v4(),
+        };
+        devices::write_label(&label_file, &self.fs.sb.label(uuid, entry.size, &name))?;
+        self.fs.append(EntryBody::AddDevice {
+            size: entry.size,
+            uuid,
+            index,
+        })?;
+        self.room -= 1;
+        let d = LoggedDevice {
+            index,
+            size: entry.size,
+            uuid,
+            slot: u64::MAX,
+        };
+        self.logged_devices.push(d);
+        self.place.allocs.push(Allocator::for_device(
+            index,
+            entry.size,
+            self.fs.sb.alloc_unit,
+        ));
+        self.dev_sizes[index as usize] = entry.size;
+        Ok(AddedDevice {
+            index,
+            name,
+            size: entry.size,
+            uuid,
+            new: true,
+        })
     }
 
     /// Logs and creates directory `rel`. `Ok(false)` if it already exists
@@ -185,18 +396,16 @@ impl Session {
             None => {}
         }
         self.check_new(rel)?;
-        let map = self.allocate(size, layout)?;
+        let map = self.place.allocate(size, layout)?;
         // Never log a map the module would refuse (the allocator's maps
         // follow its rules; this says so, with the module's own check).
-        famfs_format::check_map(&map, size, self.fs.dev_size, self.fs.sb.alloc_unit).map_err(
-            |e| {
-                anyhow!(
-                    "the allocated map for '{rel}' breaks the module's rules ({}); nothing was \
+        check_map_devices(&map, size, &self.dev_sizes, self.fs.sb.alloc_unit).map_err(|e| {
+            anyhow!(
+                "the allocated map for '{rel}' breaks the module's rules ({}); nothing was \
                  logged",
-                    e.describe()
-                )
-            },
-        )?;
+                e.describe()
+            )
+        })?;
         self.fs.append(EntryBody::File {
             size,
             flags: FLAG_ALL_HOSTS_RW,
@@ -217,12 +426,80 @@ impl Session {
         })?;
         Ok(Created::New)
     }
+}
 
-    fn allocate(&mut self, size: u64, layout: Layout) -> Result<FileMap> {
-        let no_space = |free: u64, largest: u64| {
+/// New files' memory: one bitmap per device files may use, and the rule
+/// that picks among them.
+#[derive(Clone)]
+pub struct Placer {
+    allocs: Vec<Allocator>,
+    placement: Placement,
+}
+
+impl Placer {
+    /// Over these bitmaps (device 0's first), placing by most room.
+    pub fn new(allocs: Vec<Allocator>) -> Placer {
+        Placer {
+            allocs,
+            placement: Placement::MostRoom,
+        }
+    }
+
+    /// Pins new files to a device (which must have a bitmap here).
+    pub fn set_placement(&mut self, p: Placement) -> bool {
+        if let Placement::Device(n) = p {
+            if !self.allocs.iter().any(|a| a.device() == n) {
+                return false;
+            }
+        }
+        self.placement = p;
+        true
+    }
+
+    /// The bitmaps, by device.
+    pub fn allocators(&self) -> &[Allocator] {
+        &self.allocs
+    }
+
+    /// The bitmaps to try for a file of `size` bytes, best first: the
+    /// pinned device, or every device by free space (most first; ties to
+    /// the lower index).
+    fn choices(&self) -> Vec<usize> {
+        match self.placement {
+            Placement::Device(n) => self
+                .allocs
+                .iter()
+                .position(|a| a.device() == n)
+                .into_iter()
+                .collect(),
+            Placement::MostRoom => {
+                let mut k: Vec<usize> = (0..self.allocs.len()).collect();
+                k.sort_by_key(|&i| std::cmp::Reverse(self.allocs[i].free_bytes()));
+                k
+            }
+        }
+    }
+
+    /// Allocates the memory of a file of `size` bytes laid out as asked;
+    /// on failure nothing is taken.
+    pub fn allocate(&mut self, size: u64, layout: Layout) -> Result<FileMap> {
+        let choices = self.choices();
+        let no_space = |allocs: &[Allocator]| {
+            let each: Vec<String> = choices
+                .iter()
+                .map(|&k| {
+                    let a = &allocs[k];
+                    format!(
+                        "device {}: {} bytes free, the largest free range {} bytes",
+                        a.device(),
+                        a.free_bytes(),
+                        a.largest_free()
+                    )
+                })
+                .collect();
             anyhow!(
-                "no space for {size} bytes: {free} bytes free, the largest free range is \
-                 {largest} bytes; nothing was changed"
+                "no space for {size} bytes ({}); nothing was changed",
+                each.join("; ")
             )
         };
         match layout {
@@ -233,8 +510,8 @@ impl Session {
             } if size > chunk => {
                 let mut order: Vec<u64> = (0..nbuckets).collect();
                 order.shuffle(&mut rand::thread_rng());
-                let strips = self
-                    .alloc
+                let k = choices[0];
+                let strips = self.allocs[k]
                     .alloc_interleaved(size, nbuckets, nstrips, chunk, &order)
                     .map_err(|e| anyhow!("interleaved allocation of {size} bytes: {e}"))?;
                 Ok(FileMap::Interleaved {
@@ -242,15 +519,53 @@ impl Session {
                     strips,
                 })
             }
+            Layout::Spread { nstrips, chunk } if size > chunk => {
+                if !chunk.is_power_of_two() || chunk % ALLOC_UNIT != 0 {
+                    bail!(
+                        "chunk size must be a power of two and a multiple of 2 MiB (got {chunk})"
+                    );
+                }
+                let n = self.allocs.len() as u64;
+                let nstrips = nstrips.unwrap_or(n);
+                if nstrips == 0 || nstrips > MAX_STRIPS as u64 {
+                    bail!("nstrips must be 1 to {MAX_STRIPS} (got {nstrips})");
+                }
+                let len = strip_len(size, nstrips, chunk);
+                // All strips or none: a strip that does not fit gives back
+                // the ones taken before it.
+                let saved = self.allocs.clone();
+                let mut strips = Vec::new();
+                for i in 0..nstrips {
+                    let k = (i % n) as usize;
+                    match self.allocs[k].alloc(len) {
+                        Some(x) => strips.push(x),
+                        None => {
+                            let dev = self.allocs[k].device();
+                            let (free, largest) =
+                                (self.allocs[k].free_bytes(), self.allocs[k].largest_free());
+                            self.allocs = saved;
+                            bail!(
+                                "no room for strip {i} ({len} bytes) on device {dev}: {free} \
+                                 bytes free, the largest free range {largest} bytes; nothing was \
+                                 changed"
+                            );
+                        }
+                    }
+                }
+                Ok(FileMap::Interleaved {
+                    chunk_size: chunk,
+                    strips,
+                })
+            }
             _ => {
                 // A failed allocation changes nothing, so what is free is
-                // counted only then: counting every time walked the whole
-                // bitmap per file (a million units with 4 KiB units on
-                // 4 GiB), which made creating many files quadratic.
-                let Some(x) = self.alloc.alloc(size.max(1)) else {
-                    return Err(no_space(self.alloc.free_bytes(), self.alloc.largest_free()));
-                };
-                Ok(FileMap::Simple(vec![x]))
+                // reported only then.
+                for &k in &choices {
+                    if let Some(x) = self.allocs[k].alloc(size.max(1)) {
+                        return Ok(FileMap::Simple(vec![x]));
+                    }
+                }
+                Err(no_space(&self.allocs))
             }
         }
     }
@@ -298,4 +613,154 @@ pub fn instantiate(
         return Err(e);
     }
     Ok(f)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use famfs_format::Extent;
+
+    const MIB: u64 = 1 << 20;
+    const GIB: u64 = 1 << 30;
+
+    /// Device 0 of `d0` bytes (superblock and an 8 MiB log taken) and
+    /// added devices of these sizes.
+    fn placer(d0: u64, more: &[(u32, u64)]) -> Placer {
+        let mut v = vec![Allocator::new(d0, 2 * MIB, 8 * MIB)];
+        for &(i, size) in more {
+            v.push(Allocator::for_device(i, size, 2 * MIB));
+        }
+        Placer::new(v)
+    }
+
+    fn simple(m: &FileMap) -> Extent {
+        match m {
+            FileMap::Simple(x) if x.len() == 1 => x[0],
+            _ => panic!("not one extent: {m:?}"),
+        }
+    }
+
+    #[test]
+    fn one_device_places_as_before() {
+        let mut p = placer(GIB, &[]);
+        let x = simple(&p.allocate(3 * MIB, Layout::Contiguous).unwrap());
+        assert_eq!(x, Extent::new(10 * MIB, 4 * MIB));
+    }
+
+    #[test]
+    fn most_room_wins_and_ties_go_to_the_lower_index() {
+        // Device 0: 64 MiB - 10 MiB of metadata = 54 MiB free; device 1:
+        // 64 - 2 (label) = 62 MiB free; device 2: 62 MiB free too.
+        let mut p = placer(64 * MIB, &[(1, 64 * MIB), (2, 64 * MIB)]);
+        let a = simple(&p.allocate(2 * MIB, Layout::Contiguous).unwrap());
+        assert_eq!(a, Extent::on(1, 2 * MIB, 2 * MIB));
+        // Now device 2 has the most room.
+        let b = simple(&p.allocate(2 * MIB, Layout::Contiguous).unwrap());
+        assert_eq!(b, Extent::on(2, 2 * MIB, 2 * MIB));
+        // 60, 60, 54: device 1 again.
+        let c = simple(&p.allocate(2 * MIB, Layout::Contiguous).unwrap());
+        assert_eq!(c.dev, 1);
+        // A file that fits only on device 0 (contiguously) goes there when
+        // the others are fragmented: fill devices 1 and 2.
+        let mut q = placer(64 * MIB, &[(1, 8 * MIB)]);
+        let big = simple(&q.allocate(40 * MIB, Layout::Contiguous).unwrap());
+        assert_eq!(big.dev, 0);
+    }
+
+    #[test]
+    fn a_pinned_device_gets_the_file_or_nothing() {
+        let mut p = placer(GIB, &[(3, 64 * MIB)]);
+        assert!(p.set_placement(Placement::Device(3)));
+        let x = simple(&p.allocate(2 * MIB, Layout::Contiguous).unwrap());
+        assert_eq!(x.dev, 3);
+        assert!(!p.set_placement(Placement::Device(4)));
+        let before: Vec<u64> = p.allocators().iter().map(|a| a.free_bytes()).collect();
+        let e = p.allocate(100 * MIB, Layout::Contiguous).unwrap_err();
+        assert!(e.to_string().contains("device 3"), "{e}");
+        let after: Vec<u64> = p.allocators().iter().map(|a| a.free_bytes()).collect();
+        assert_eq!(before, after);
+    }
+
+    #[test]
+    fn spread_puts_strip_i_on_device_i_mod_n() {
+        let mut p = placer(GIB, &[(1, GIB), (5, GIB)]);
+        let m = p
+            .allocate(
+                10 * MIB,
+                Layout::Spread {
+                    nstrips: Some(5),
+                    chunk: 2 * MIB,
+                },
+            )
+            .unwrap();
+        let FileMap::Interleaved { chunk_size, strips } = m else {
+            panic!("not interleaved")
+        };
+        assert_eq!(chunk_size, 2 * MIB);
+        let devs: Vec<u32> = strips.iter().map(|x| x.dev).collect();
+        assert_eq!(devs, vec![0, 1, 5, 0, 1]);
+        // 5 chunks over 5 strips: one chunk each.
+        assert!(strips.iter().all(|x| x.len == 2 * MIB));
+        // Default: one strip per device.
+        let m = p
+            .allocate(
+                12 * MIB,
+                Layout::Spread {
+                    nstrips: None,
+                    chunk: 2 * MIB,
+                },
+            )
+            .unwrap();
+        assert_eq!(m.ranges().len(), 3);
+        assert!(m.ranges().iter().all(|x| x.len == 4 * MIB));
+        // A file of one chunk is contiguous.
+        let m = p
+            .allocate(
+                2 * MIB,
+                Layout::Spread {
+                    nstrips: None,
+                    chunk: 2 * MIB,
+                },
+            )
+            .unwrap();
+        assert!(matches!(m, FileMap::Simple(_)));
+    }
+
+    #[test]
+    fn a_spread_that_does_not_fit_takes_nothing() {
+        let mut p = placer(GIB, &[(1, 16 * MIB)]);
+        let before: Vec<u64> = p.allocators().iter().map(|a| a.free_bytes()).collect();
+        let e = p
+            .allocate(
+                64 * MIB,
+                Layout::Spread {
+                    nstrips: None,
+                    chunk: 2 * MIB,
+                },
+            )
+            .unwrap_err();
+        assert!(e.to_string().contains("strip 1"), "{e}");
+        let after: Vec<u64> = p.allocators().iter().map(|a| a.free_bytes()).collect();
+        assert_eq!(before, after);
+        for bad in [0, 17] {
+            assert!(p
+                .allocate(
+                    64 * MIB,
+                    Layout::Spread {
+                        nstrips: Some(bad),
+                        chunk: 2 * MIB
+                    }
+                )
+                .is_err());
+        }
+        assert!(p
+            .allocate(
+                64 * MIB,
+                Layout::Spread {
+                    nstrips: None,
+                    chunk: 3 * MIB
+                }
+            )
+            .is_err());
+    }
 }

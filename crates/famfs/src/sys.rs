@@ -167,10 +167,16 @@ fn simple(x: &[Extent]) -> Vec<FamfsIocSimpleExtent> {
         .collect()
 }
 
-/// Gives a regular file its map with `FAMFSIOC_MAP_CREATE_V2`: what
-/// [`FileMap::to_fmap`] describes, which is what fsck and the allocator
-/// check with the module's rules ([`famfs_format::check_map`]).
+/// Gives a regular file its map: what [`FileMap::to_fmap`] describes,
+/// which is what fsck and the allocator check with the module's rules
+/// ([`famfs_format::check_map`]). A map on device 0 only goes through
+/// `FAMFSIOC_MAP_CREATE_V2` (KABI 43, as the public tools do); a map with
+/// memory on another device through the KABI 44 `MAP_CREATE` message, the
+/// interface that names devices.
 pub fn map_create(f: &File, size: u64, map: &FileMap) -> io::Result<()> {
+    if map.other_device().is_some() {
+        return map_create44(f, size, map);
+    }
     match map {
         FileMap::Simple(x) => {
             let ext = simple(x);
@@ -189,6 +195,73 @@ pub fn map_create(f: &File, size: u64, map: &FileMap) -> io::Result<()> {
             ioctl(f, FAMFSIOC_MAP_CREATE_V2, &raw mut m)
         }
     }
+}
+
+/// Gives a regular file its map with the KABI 44 `FAMFS44_IOC_MAP_CREATE`
+/// (a message: header, then the extent records, each naming its device).
+pub fn map_create44(f: &File, size: u64, map: &FileMap) -> io::Result<()> {
+    use famfs_format::fmap::msg44;
+    let mut msg = vec![0u8; msg44::LONGEST_MAP];
+    let len = msg44::encode(&map.to_fmap(size), size, &mut msg).ok_or_else(|| {
+        io::Error::new(io::ErrorKind::InvalidInput, "map too large for a message")
+    })?;
+    msg.truncate(len);
+    ioctl(f, kabi44::FAMFS44_IOC_MAP_CREATE, msg.as_mut_ptr())
+}
+
+/// Opens the dax device at `path` as entry `index` of the device table of
+/// the mount `f` is in (`FAMFS44_IOC_DAXDEV_OPEN`; `CAP_SYS_RAWIO`).
+pub fn daxdev_open(f: &File, index: u32, path: &Path) -> io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let p = path.as_os_str().as_bytes();
+    let mut d = kabi44::FamfsIocDaxdev {
+        daxdev_index: u64::from(index),
+        daxdev_path: p.as_ptr() as u64,
+        daxdev_path_len: u32::try_from(p.len())
+            .map_err(|_| io::Error::from_raw_os_error(libc::ENAMETOOLONG))?,
+        flags: 0,
+    };
+    ioctl(f, kabi44::FAMFS44_IOC_DAXDEV_OPEN, &raw mut d)
+}
+
+/// One entry of a mount's device table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TableEntry {
+    /// The device's name ("dax1.0").
+    pub name: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// It reported a memory failure, or was removed.
+    pub failed: bool,
+}
+
+/// Entry `index` of the device table of the mount `f` is in
+/// (`FAMFS44_IOC_DAXDEV_GET`); `None` for an empty slot.
+pub fn daxdev_get(f: &File, index: u32) -> io::Result<Option<TableEntry>> {
+    let mut d = kabi44::FamfsIocDaxdevInfo {
+        index: u64::from(index),
+        ..Default::default()
+    };
+    ioctl(f, kabi44::FAMFS44_IOC_DAXDEV_GET, &raw mut d)?;
+    if d.state & kabi44::FAMFS44_DAXDEV_PRESENT == 0 {
+        return Ok(None);
+    }
+    Ok(Some(TableEntry {
+        name: String::from_utf8_lossy(d.name_bytes()).into_owned(),
+        size: d.size,
+        failed: d.state & kabi44::FAMFS44_DAXDEV_FAILED != 0,
+    }))
+}
+
+/// The whole device table of the mount `f` is in, by index.
+pub fn device_table(f: &File) -> io::Result<Vec<(u32, TableEntry)>> {
+    let mut out = Vec::new();
+    for i in 0..famfs_format::MAX_DEVICES {
+        if let Some(e) = daxdev_get(f, i)? {
+            out.push((i, e));
+        }
+    }
+    Ok(out)
 }
 
 /// A file's map as the kernel holds it.

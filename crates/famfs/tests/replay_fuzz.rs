@@ -25,6 +25,7 @@ impl Target for Recorder {
         match entry {
             EntryBody::Mkdir { .. } => Outcome::DirCreated,
             EntryBody::File { .. } => Outcome::FileCreated,
+            EntryBody::AddDevice { .. } => panic!("a device entry reached the target"),
         }
     }
 }

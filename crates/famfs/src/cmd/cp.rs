@@ -104,6 +104,7 @@ fn cp(srcs: &[PathBuf], dst: &Path, o: &Args) -> Result<u64> {
         check_relpath(rel).map_err(|e| anyhow!("{e}"))?;
     }
     let mut s = begin_session(&m.mpt)?;
+    let layout = o.layout.apply(&mut s)?;
     let total: u64 = items
         .iter()
         .map(|i| {
@@ -135,14 +136,8 @@ fn cp(srcs: &[PathBuf], dst: &Path, o: &Args) -> Result<u64> {
             }
             Item::File(src, rel, size, smode) => {
                 let (mode, uid, gid) = o.owner.get(*smode);
-                s.create(
-                    rel,
-                    *size,
-                    Attrs { mode, uid, gid },
-                    mode | 0o200,
-                    o.layout.layout(),
-                )
-                .with_context(|| format!("{}", src.display()))?;
+                s.create(rel, *size, Attrs { mode, uid, gid }, mode | 0o200, layout)
+                    .with_context(|| format!("{}", src.display()))?;
                 let p = m.mpt.join(rel);
                 let md = fs::metadata(&p)?;
                 if md.mode() & 0o200 == 0 {

@@ -36,13 +36,13 @@ pub struct Args {
 pub fn run(a: Args) -> Result<u8> {
     let size = a.size;
     let seed = a.random.then_some(a.seed);
-    let layout = a.layout.layout();
     if size == 0 {
         bail!("the size must be at least 1 byte");
     }
     let (m, rels) = one_mount(&a.files)?;
     let (mode, uid, gid) = a.owner.get(0o644);
     let mut s = begin_session(&m.mpt)?;
+    let layout = a.layout.apply(&mut s)?;
     for rel in &rels {
         let local = if seed.is_some() { mode | 0o200 } else { mode };
         match s.create(rel, size, Attrs { mode, uid, gid }, local, layout)? {

@@ -92,6 +92,7 @@ pub fn follow(mpt: &Path, o: &Opts, cmd: &str) -> Result<u8> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
     let mut waiting: Option<String> = None;
     let mut first = true;
+    let mut devs = Devices::default();
     // Time is counted in looks, not read from a clock: an idle look makes
     // no system call but the sleep.
     let idle = o.idle_interval.max(o.interval);
@@ -109,7 +110,9 @@ pub fn follow(mpt: &Path, o: &Opts, cmd: &str) -> Result<u8> {
                 if let Some(w) = waiting.take() {
                     out.info(&format!("the metadata is usable again (was: {w})"));
                 }
-                let target = HostTarget::new(mpt, false, false);
+                devs.learn(&b.log);
+                devs.attach(mpt, f.fs_uuid(), &out);
+                let target = HostTarget::new(mpt, false, false).with_devices(devs.mask);
                 let rep = f.apply(&b, &target, threads);
                 out.batch(&b, &rep);
                 if first {
@@ -210,6 +213,7 @@ impl Printer {
         let (kind, size) = match entry {
             EntryBody::File { size, .. } => ("file", *size),
             EntryBody::Mkdir { .. } => ("dir", 0),
+            EntryBody::AddDevice { .. } => ("device", 0),
         };
         match outcome {
             Outcome::Existing => {}
@@ -233,6 +237,7 @@ impl Printer {
                     match entry {
                         EntryBody::File { .. } => println!("created {rel} ({size} bytes)"),
                         EntryBody::Mkdir { .. } => println!("mkdir {rel}"),
+                        EntryBody::AddDevice { .. } => {}
                     }
                 }
             }
@@ -342,5 +347,64 @@ mod tests {
         assert!(parse_interval("0ms").unwrap_err().contains("below 1ms"));
         assert!(parse_interval("2h").unwrap_err().contains("above 1h"));
         assert!(parse_interval("soon").unwrap_err().contains("bad interval"));
+    }
+}
+
+/// The devices a follower has met in the log, and which of them files may
+/// use: a device logged later is opened when its entry is read; one that
+/// cannot be used is reported once and tried again with every new batch
+/// (its files, which failed, are retried with them).
+#[derive(Default)]
+struct Devices {
+    logged: Vec<famfs_format::LoggedDevice>,
+    mask: u64,
+    reported: std::collections::BTreeSet<u32>,
+}
+
+impl Devices {
+    fn learn(&mut self, log: &famfs_format::Replay) {
+        self.mask |= 1;
+        for (e, &slot) in log.entries.iter().zip(&log.slots) {
+            if let EntryBody::AddDevice { size, uuid, index } = e.body {
+                let valid = (1..famfs_format::MAX_DEVICES).contains(&index) && size > 0;
+                let known = self
+                    .logged
+                    .iter()
+                    .any(|d| d.index == index || d.uuid == uuid);
+                if valid && !known {
+                    self.logged.push(famfs_format::LoggedDevice {
+                        index,
+                        size,
+                        uuid,
+                        slot,
+                    });
+                }
+            }
+        }
+    }
+
+    fn attach(&mut self, mpt: &Path, fs_uuid: uuid::Uuid, out: &Printer) {
+        for d in &self.logged {
+            if self.mask & (1u64 << d.index) != 0 {
+                continue;
+            }
+            match famfs::devices::attach(mpt, fs_uuid, d, None, true) {
+                Ok(a) => {
+                    self.mask |= 1u64 << d.index;
+                    self.reported.remove(&d.index);
+                    if let famfs::devices::Attached::Opened(name) = a {
+                        out.info(&format!("device {}: {name} ({} bytes)", d.index, d.size));
+                    }
+                }
+                Err(e) => {
+                    if self.reported.insert(d.index) {
+                        out.error(&format!(
+                            "device {} (uuid {}): {e}; files on it are not instantiated",
+                            d.index, d.uuid
+                        ));
+                    }
+                }
+            }
+        }
     }
 }

@@ -136,6 +136,19 @@ pub fn run(a: Args) -> Result<u8> {
                 HumanBytes(r.free_bytes),
                 HumanBytes(r.largest_free)
             );
+            for d in r.devices.iter().filter(|d| d.index != 0) {
+                println!(
+                    "  space on device {} (uuid {}): {} device, {} used, {} free, largest free \
+                     range {}, {} files",
+                    d.index,
+                    d.uuid,
+                    HumanBytes(d.size),
+                    HumanBytes(d.used_bytes),
+                    HumanBytes(d.free_bytes),
+                    HumanBytes(d.largest_free),
+                    d.files
+                );
+            }
             for p in &r.problems {
                 match p.slot {
                     Some(s) => println!("  problem: log entry {s}: {}", p.what),

@@ -6,6 +6,8 @@
 pub mod check;
 pub mod cp;
 pub mod creat;
+pub mod devadd;
+pub mod devices;
 pub mod flush;
 pub mod follow;
 pub mod fsck;
@@ -22,7 +24,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
 use famfs::paths::{self, Mount};
-use famfs::session::{Layout, Session};
+use famfs::session::{Layout, Placement, Session};
 use famfs::sys;
 use famfs_format::check_relpath;
 use famfs_util::{errno_name, parse_size};
@@ -136,6 +138,12 @@ pub fn begin_session(mpt: &Path) -> Result<Session> {
     for (slot, e) in s.unreadable() {
         eprintln!("famfs: warning: log entry {slot} is unreadable and ignored: {e}");
     }
+    for (d, why) in s.unusable_devices() {
+        eprintln!(
+            "famfs: warning: device {} (uuid {}) cannot hold new files here: {why}",
+            d.index, d.uuid
+        );
+    }
     Ok(s)
 }
 
@@ -177,28 +185,54 @@ impl OwnerArgs {
 /// Layout options of new files.
 #[derive(clap::Args, Clone, Copy, Debug)]
 pub struct LayoutArgs {
-    /// Interleave new files over this many strips (needs --nbuckets).
-    #[arg(short = 'N', long, requires = "nbuckets")]
+    /// Interleave new files over this many strips (with --nbuckets, or with
+    /// --devices where it defaults to one strip per device).
+    #[arg(short = 'N', long)]
     pub nstrips: Option<u64>,
     /// Cut the device into this many buckets (each at least 1 GiB).
-    #[arg(short = 'B', long, requires = "nstrips")]
+    #[arg(short = 'B', long, requires = "nstrips", conflicts_with = "devices")]
     pub nbuckets: Option<u64>,
     /// Interleave chunk size (power of two, multiple of 2 MiB).
     #[arg(short = 'C', long, value_parser = parse_size, default_value = "2M")]
     pub chunk: u64,
+    /// Put new files on this device of the file system (an index of
+    /// `famfs devices`); by default a file goes to the device with the
+    /// most free space.
+    #[arg(long, value_name = "INDEX", conflicts_with = "devices")]
+    pub device: Option<u32>,
+    /// Interleave new files across the file system's devices: strip i on
+    /// the i-th device modulo their number (files of at most one chunk
+    /// stay contiguous).
+    #[arg(long)]
+    pub devices: bool,
 }
 
 impl LayoutArgs {
     /// The layout asked for.
     pub fn layout(&self) -> Layout {
-        match (self.nstrips, self.nbuckets) {
-            (Some(nstrips), Some(nbuckets)) => Layout::Interleaved {
+        match (self.nstrips, self.nbuckets, self.devices) {
+            (nstrips, _, true) => Layout::Spread {
+                nstrips,
+                chunk: self.chunk,
+            },
+            (Some(nstrips), Some(nbuckets), false) => Layout::Interleaved {
                 nbuckets,
                 nstrips,
                 chunk: self.chunk,
             },
             _ => Layout::Contiguous,
         }
+    }
+
+    /// Checks the combination, then applies the placement to a session.
+    pub fn apply(&self, s: &mut Session) -> Result<Layout> {
+        if self.nstrips.is_some() && self.nbuckets.is_none() && !self.devices {
+            bail!("--nstrips needs --nbuckets (strips in buckets of one device) or --devices");
+        }
+        if let Some(n) = self.device {
+            s.set_placement(Placement::Device(n))?;
+        }
+        Ok(self.layout())
     }
 }
 

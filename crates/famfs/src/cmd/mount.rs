@@ -36,6 +36,8 @@ pub struct Args {
     follow: Option<FollowWhen>,
     #[command(flatten)]
     follow_opts: follow::Opts,
+    #[command(flatten)]
+    devs: logplay::DevArgs,
     /// The device.
     device: PathBuf,
     /// The mount point.
@@ -98,7 +100,7 @@ pub fn run(a: Args) -> Result<u8> {
         return follow::follow(&mpt, &a.follow_opts, "mount");
     }
     let res = res.and_then(|m| {
-        let s = logplay::replay_and_report(&mpt, false, a.verbose)?;
+        let s = logplay::replay_and_report(&mpt, false, a.verbose, &a.devs, "mount")?;
         Ok((m, s))
     });
     if matches!(&res, Ok((m, _)) if m.master && a.follow.is_some()) {

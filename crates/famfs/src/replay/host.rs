@@ -16,6 +16,9 @@ pub struct HostTarget<'a> {
     master: bool,
     fresh: bool,
     dry_run: bool,
+    /// The devices files may use here (bit N: device N is open in the
+    /// mount and its label checked).
+    devices: u64,
 }
 
 impl<'a> HostTarget<'a> {
@@ -33,7 +36,16 @@ impl<'a> HostTarget<'a> {
             master,
             fresh,
             dry_run,
+            devices: 1,
         }
+    }
+
+    /// The devices files may use (bit N for device N; device 0 alone by
+    /// default): a file with memory on any other device is not
+    /// instantiated.
+    pub fn with_devices(mut self, devices: u64) -> HostTarget<'a> {
+        self.devices = devices | 1;
+        self
     }
 
     fn mkdir(&self, rel: &str, p: &Path, mode: u32, uid: u32, gid: u32) -> Outcome {
@@ -73,13 +85,16 @@ impl<'a> HostTarget<'a> {
             unreachable!("called for file entries")
         };
         let mode = if self.master { *mode } else { *mode & !0o222 };
-        // A file on another device than the file system's own: this tool
-        // cannot open further devices yet, and must not give the file device
-        // 0's memory at the same offsets.
-        if let Some(dev) = map.other_device() {
+        // A file on a device this mount has not opened (or whose label did
+        // not match): never given other memory at the same offsets.
+        if let Some(dev) = map
+            .ranges()
+            .iter()
+            .map(|x| x.dev)
+            .find(|&d| d >= 64 || self.devices & (1u64 << d) == 0)
+        {
             return Outcome::Failed(format!(
-                "'{rel}' is on device {dev}, which this mount does not have (famfs uses \
-                 device 0 only): not instantiated"
+                "'{rel}' is on device {dev}, which this mount does not have: not instantiated"
             ));
         }
         match fs::symlink_metadata(p) {
@@ -120,6 +135,8 @@ impl Target for HostTarget<'_> {
         match e {
             EntryBody::Mkdir { uid, gid, mode, .. } => self.mkdir(rel, &p, *mode, *uid, *gid),
             EntryBody::File { .. } => self.file(rel, &p, e),
+            // Not given to targets (the replay engine keeps them).
+            EntryBody::AddDevice { .. } => Outcome::Existing,
         }
     }
 }

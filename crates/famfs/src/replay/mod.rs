@@ -8,6 +8,8 @@
 //! - a slot that does not decode (torn or corrupt) is skipped; nothing
 //!   before or after it is lost;
 //! - an entry whose path breaks the log's path rules is refused;
+//! - a device entry is not a path: it is counted and left to the caller,
+//!   which opens the devices before replaying the files;
 //! - the first entry of a path wins: later entries of the same path count as
 //!   already present and are not given to the target;
 //! - entries are instantiated by depth, shallowest first, so that every
@@ -100,6 +102,8 @@ pub struct Stats {
     pub bad_entries: u64,
     /// Entries that could not be instantiated (bad paths included).
     pub errors: u64,
+    /// Device entries (not instantiated here; see `crate::devices`).
+    pub devices: u64,
 }
 
 /// The result of [`replay`].
@@ -172,6 +176,12 @@ pub fn replay_more<'a, T: Target>(
     let mut levels: Vec<Vec<(u64, &EntryBody)>> = Vec::new();
     for (e, &slot) in log.entries.iter().zip(&log.slots) {
         let entry = &e.body;
+        // A device entry has no path and nothing to instantiate: the
+        // devices are opened before the files (see `crate::devices`).
+        if entry.is_device() {
+            st.devices += 1;
+            continue;
+        }
         let rel = entry.relpath();
         if let Err(reason) = check_relpath(rel) {
             st.errors += 1;
@@ -287,6 +297,7 @@ mod tests {
             match entry {
                 EntryBody::Mkdir { .. } => Outcome::DirCreated,
                 EntryBody::File { .. } => Outcome::FileCreated,
+                EntryBody::AddDevice { .. } => panic!("a device entry reached the target"),
             }
         }
     }
@@ -371,6 +382,39 @@ mod tests {
                 }
             );
         }
+    }
+
+    #[test]
+    fn device_entries_are_counted_and_never_given_to_the_target() {
+        let l = log(
+            vec![
+                EntryBody::AddDevice {
+                    size: 1 << 30,
+                    uuid: uuid::Uuid::from_u128(5),
+                    index: 1,
+                },
+                file("f", 1),
+                EntryBody::AddDevice {
+                    size: 1 << 30,
+                    uuid: uuid::Uuid::from_u128(6),
+                    index: 2,
+                },
+            ],
+            &[],
+        );
+        let t = Recorder::default();
+        let rep = replay(&l, &t, 1);
+        assert_eq!(*t.calls.lock().unwrap(), ["f"]);
+        assert_eq!(
+            rep.stats,
+            Stats {
+                entries: 3,
+                files_created: 1,
+                devices: 2,
+                ..Default::default()
+            }
+        );
+        assert_eq!(rep.events.len(), 1);
     }
 
     #[test]

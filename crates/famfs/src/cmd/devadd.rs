@@ -1,0 +1,36 @@
+//! `famfs devadd`: add a dax device to a mounted file system (master only).
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+
+use super::{begin_session, check_device, mount_point};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The mount point of the file system (on its master).
+    mountpoint: PathBuf,
+    /// The dax device to add (/dev/daxX.Y on fsdev_dax).
+    device: PathBuf,
+}
+
+/// Opens the device in the mount's device table, labels it and logs it;
+/// every host then finds it by its label (`famfs mount`, `logplay`).
+pub fn run(a: Args) -> Result<u8> {
+    let mpt = mount_point(&a.mountpoint)?;
+    check_device(&a.device)?;
+    let mut s = begin_session(&mpt)?;
+    let d = s.add_device(&a.device)?;
+    if d.new {
+        println!(
+            "famfs devadd: {} is device {} of file system {} ({} bytes, uuid {})",
+            d.name, d.index, s.fs.sb.fs_uuid, d.size, d.uuid
+        );
+    } else {
+        println!(
+            "famfs devadd: {} is already device {} of file system {} (uuid {})",
+            d.name, d.index, s.fs.sb.fs_uuid, d.uuid
+        );
+    }
+    Ok(0)
+}
