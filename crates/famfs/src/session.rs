@@ -251,8 +251,9 @@ impl Session {
     /// UUID of the device) into its first 2 MiB, then logs it. A device the
     /// log has already is left as it is. A device that holds a famfs
     /// superblock, or the label of another file system, is not overwritten
-    /// (it stays open in this mount's table until umount, unused).
-    pub fn add_device(&mut self, path: &Path) -> Result<AddedDevice> {
+    /// (it stays open in this mount's table until umount, unused), unless
+    /// `force`.
+    pub fn add_device(&mut self, path: &Path, force: bool) -> Result<AddedDevice> {
         use crate::devices;
         let mpt = self.fs.mpt.clone();
         let real = fs::canonicalize(path).with_context(|| format!("{}", path.display()))?;
@@ -310,18 +311,20 @@ impl Session {
         }
         let label_file = devices::open_label(&mpt, index, true)?;
         let uuid = match devices::read_label(&label_file)? {
-            Some(l) if !l.is_label() => bail!(
-                "{name} holds the superblock of famfs file system {}: not overwritten; {stays}",
+            Some(l) if !l.is_label() && !force => bail!(
+                "{name} holds the superblock of famfs file system {}: not overwritten (--force \
+                 overwrites it); {stays}",
                 l.fs_uuid
             ),
-            Some(l) if l.fs_uuid != self.fs.sb.fs_uuid => bail!(
-                "{name} holds the label of a device of famfs file system {}: not overwritten; \
-                 {stays}",
+            Some(l) if l.fs_uuid != self.fs.sb.fs_uuid && !force => bail!(
+                "{name} holds the label of a device of famfs file system {}: not overwritten \
+                 (--force overwrites it); {stays}",
                 l.fs_uuid
             ),
             // Labelled for this file system by an add that stopped before
             // its log entry: the same device again.
-            Some(l) => l.dev_uuid,
+            Some(l) if l.is_label() && l.fs_uuid == self.fs.sb.fs_uuid => l.dev_uuid,
+            Some(_) => uuid::Uuid::new_v4(),
             None => uuid::Uuid::new_v4(),
         };
         devices::write_label(&label_file, &self.fs.sb.label(uuid, entry.size, &name))?;

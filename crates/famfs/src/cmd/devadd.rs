@@ -10,6 +10,10 @@ use super::{begin_session, check_device, mount_point};
 pub struct Args {
     /// The mount point of the file system (on its master).
     mountpoint: PathBuf,
+    /// Overwrite the device's famfs superblock or the label of another
+    /// file system (a device taken from a file system that is gone).
+    #[arg(short, long)]
+    force: bool,
     /// The dax device to add (/dev/daxX.Y on fsdev_dax).
     device: PathBuf,
 }
@@ -20,7 +24,7 @@ pub fn run(a: Args) -> Result<u8> {
     let mpt = mount_point(&a.mountpoint)?;
     check_device(&a.device)?;
     let mut s = begin_session(&mpt)?;
-    let d = s.add_device(&a.device)?;
+    let d = s.add_device(&a.device, a.force)?;
     if d.new {
         println!(
             "famfs devadd: {} is device {} of file system {} ({} bytes, uuid {})",

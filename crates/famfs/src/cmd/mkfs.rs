@@ -88,6 +88,13 @@ pub fn run(a: Args) -> Result<u8> {
     let magic = u64::from_le_bytes(sbm[..8].try_into().expect("8 bytes"));
     if magic == famfs_format::SUPERBLOCK_MAGIC && !a.force {
         match old {
+            Ok(sb) if sb.is_label() => bail!(
+                "{} is a device added to famfs file system {} (its label, device uuid {}); use \
+                 -f to overwrite it",
+                dev.display(),
+                sb.fs_uuid,
+                sb.dev_uuid
+            ),
             Ok(sb) => bail!(
                 "{} already holds famfs file system {} (master {}); use -f to overwrite it",
                 dev.display(),
