@@ -159,6 +159,17 @@ pub fn analyze(dev_size: u64, sb: &Superblock, header: &LogHeader, replay: &Repl
     for (slot, why) in bad_devices {
         problem(&mut problems, Some(slot), why.to_string());
     }
+    if table.len() > 1 && !sb.has_device_entries() {
+        problem(
+            &mut problems,
+            None,
+            format!(
+                "the log adds devices, but the superblock's format ({}, {}.{}) has none: tools \
+                 of that format do not read them",
+                sb.version, sb.omf.0, sb.omf.1
+            ),
+        );
+    }
     let mut dev_sizes = [0u64; fmap::MAX_DEVICES];
     let mut allocs: Vec<Allocator> = Vec::new();
     let mut space: Vec<DeviceSpace> = Vec::new();

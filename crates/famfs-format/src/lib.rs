@@ -134,6 +134,12 @@ pub fn crc32(bytes: &[u8]) -> u64 {
 /// The superblock.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Superblock {
+    /// Superblock version (`ts_version`): [`SUPERBLOCK_VERSION`] for what
+    /// this tool makes; 47 for file systems of one device made by older
+    /// tools.
+    pub version: u64,
+    /// On-media format version, major and minor (2.2 with device entries).
+    pub omf: (u32, u32),
     /// Offset of the log on the device.
     pub log_offset: u64,
     /// Length of the log.
@@ -162,12 +168,12 @@ impl Superblock {
         }
         let mut b = [0u8; SUPERBLOCK_SIZE];
         wr_u64(&mut b, 0, SUPERBLOCK_MAGIC);
-        wr_u64(&mut b, 8, SUPERBLOCK_VERSION);
+        wr_u64(&mut b, 8, self.version);
         wr_u64(&mut b, 16, self.log_offset);
         wr_u64(&mut b, 24, self.log_len);
         wr_u64(&mut b, 32, self.alloc_unit);
-        wr_u32(&mut b, 40, OMF_VER_MAJOR);
-        wr_u32(&mut b, 44, OMF_VER_MINOR);
+        wr_u32(&mut b, 40, self.omf.0);
+        wr_u32(&mut b, 44, self.omf.1);
         b[48..64].copy_from_slice(self.fs_uuid.as_bytes());
         b[64..80].copy_from_slice(self.dev_uuid.as_bytes());
         b[80..96].copy_from_slice(self.system_uuid.as_bytes());
@@ -185,6 +191,8 @@ impl Superblock {
     /// the superblock structure flagged [`SB_FLAG_SECONDARY`], without a log.
     pub fn label(&self, dev_uuid: Uuid, dev_size: u64, dev_name: &str) -> Superblock {
         Superblock {
+            version: SUPERBLOCK_VERSION,
+            omf: (OMF_VER_MAJOR, OMF_VER_MINOR),
             log_offset: 0,
             log_len: 0,
             alloc_unit: self.alloc_unit,
@@ -194,6 +202,23 @@ impl Superblock {
             flags: SB_FLAG_SECONDARY,
             dev_size,
             dev_name: dev_name.to_owned(),
+        }
+    }
+
+    /// True when the file system's format has device entries in its log
+    /// (version 48, format 2.2 or later): a file system of an older format
+    /// is one device, and tools of its format would not read them.
+    pub fn has_device_entries(&self) -> bool {
+        self.version >= SUPERBLOCK_VERSION && self.omf >= (OMF_VER_MAJOR, OMF_VER_MINOR)
+    }
+
+    /// The same superblock in the format with device entries (version 48,
+    /// format 2.2); nothing else changes.
+    pub fn upgraded(&self) -> Superblock {
+        Superblock {
+            version: self.version.max(SUPERBLOCK_VERSION),
+            omf: self.omf.max((OMF_VER_MAJOR, OMF_VER_MINOR)),
+            ..self.clone()
         }
     }
 
@@ -223,6 +248,8 @@ impl Superblock {
         let name = &b[136..136 + DEVNAME_LEN];
         let end = name.iter().position(|&c| c == 0).unwrap_or(DEVNAME_LEN);
         Ok(Superblock {
+            version: rd_u64(b, 8),
+            omf: (rd_u32(b, 40), rd_u32(b, 44)),
             log_offset: rd_u64(b, 16),
             log_len: rd_u64(b, 24),
             alloc_unit: rd_u64(b, 32),

@@ -225,11 +225,8 @@ fn fsck_refuses_a_file_on_a_device_the_log_does_not_record() {
             entry("far", 2 * MIB, on(&[(1, 256 * MIB, 2 * MIB)])),
         ],
     );
-    let refused: Vec<(Option<u64>, Option<FmapError>)> = r
-        .problems
-        .iter()
-        .map(|p| (p.slot, p.refused))
-        .collect();
+    let refused: Vec<(Option<u64>, Option<FmapError>)> =
+        r.problems.iter().map(|p| (p.slot, p.refused)).collect();
     assert!(
         refused.contains(&(Some(1), Some(FmapError::NoDevice))),
         "{:?}",
@@ -302,4 +299,45 @@ mod free_count {
             }
         }
     }
+}
+
+#[test]
+fn a_format_47_superblock_is_kept_as_it_is_and_upgraded_only_on_request() {
+    let mut old = sb(GIB);
+    old.version = 47;
+    old.omf = (2, 1);
+    let b = old.encode().unwrap();
+    // ts_version @8, ts_omf_ver_major @40, _minor @44, as they were.
+    assert_eq!(&b[8..16], &47u64.to_le_bytes());
+    assert_eq!(&b[40..48], &[2, 0, 0, 0, 1, 0, 0, 0]);
+    let back = Superblock::decode(&b).unwrap();
+    assert_eq!(back, old);
+    assert!(!back.has_device_entries());
+    let up = back.upgraded();
+    assert!(up.has_device_entries());
+    assert_eq!((up.version, up.omf), (48, (2, 2)));
+    assert_eq!(
+        Superblock {
+            version: 47,
+            omf: (2, 1),
+            ..up.clone()
+        },
+        old,
+        "nothing else changes"
+    );
+    assert!(sb(GIB).has_device_entries());
+    // fsck: device entries in a log whose superblock has no such format.
+    let (h, r) = log_of(vec![dev(1, GIB, 11)]);
+    let rep = analyze(GIB, &old, &h, &r);
+    assert!(
+        rep.problems.iter().any(|p| p
+            .what
+            .contains("the log adds devices, but the superblock's format (47, 2.1)")),
+        "{:?}",
+        rep.problems
+    );
+    assert!(analyze(GIB, &up, &h, &r).clean());
+    // A format-47 file system without device entries is clean.
+    let (h, r) = log_of(vec![file("f", &[(10 * MIB, 2 * MIB)], 1)]);
+    assert!(analyze(GIB, &old, &h, &r).clean());
 }

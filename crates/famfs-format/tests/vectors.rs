@@ -33,6 +33,8 @@ fn vectors() -> HashMap<String, Vec<u8>> {
 
 fn sb() -> Superblock {
     Superblock {
+        version: SUPERBLOCK_VERSION,
+        omf: (OMF_VER_MAJOR, OMF_VER_MINOR),
         log_offset: 2 << 20,
         log_len: 8 << 20,
         alloc_unit: 2 << 20,

@@ -223,6 +223,25 @@ pub fn read_superblock(sb_file: &File) -> Result<Superblock, Error> {
     Superblock::decode(&copy).map_err(|e| Error::Superblock(e.to_string()))
 }
 
+/// Rewrites the superblock of the mount at `mpt` (through
+/// `.meta/.superblock`, opened for writing: root on the master) and flushes
+/// it to the shared memory.
+pub fn write_superblock(mpt: &Path, sb: &Superblock) -> Result<(), Error> {
+    let p = meta_dir(mpt).join(".superblock");
+    let f = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&p)
+        .map_err(io_err(format!("open {} for writing", p.display())))?;
+    let b = sb
+        .encode()
+        .map_err(|e| Error::Superblock(format!("cannot encode the superblock: {e}")))?;
+    let mut m = sys::map_rw(&f).map_err(io_err("map .meta/.superblock"))?;
+    m[..SUPERBLOCK_SIZE].copy_from_slice(&b);
+    sys::cache_flush(&m[..SUPERBLOCK_SIZE]);
+    Ok(())
+}
+
 /// The small allocation unit (`famfs mkfs --alloc-unit 4K`).
 pub const SMALL_ALLOC_UNIT: u64 = famfs_format::fmap::SMALL_UNIT;
 

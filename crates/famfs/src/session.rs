@@ -252,10 +252,29 @@ impl Session {
     /// log has already is left as it is. A device that holds a famfs
     /// superblock, or the label of another file system, is not overwritten
     /// (it stays open in this mount's table until umount, unused), unless
-    /// `force`.
-    pub fn add_device(&mut self, path: &Path, force: bool) -> Result<AddedDevice> {
+    /// `force`. A file system of a format without device entries (version
+    /// 47) is refused unless `upgrade`, which rewrites its superblock to
+    /// version 48, format 2.2 first.
+    pub fn add_device(&mut self, path: &Path, force: bool, upgrade: bool) -> Result<AddedDevice> {
         use crate::devices;
         let mpt = self.fs.mpt.clone();
+        if !self.fs.sb.has_device_entries() {
+            let (v, (maj, min)) = (self.fs.sb.version, self.fs.sb.omf);
+            if !upgrade {
+                bail!(
+                    "file system {} has format version {v} ({maj}.{min}), which has one device: \
+                     tools of that format do not read device entries. Nothing was changed; \
+                     --upgrade-format rewrites its superblock to version {} ({}.{}) first",
+                    self.fs.sb.fs_uuid,
+                    famfs_format::SUPERBLOCK_VERSION,
+                    famfs_format::OMF_VER_MAJOR,
+                    famfs_format::OMF_VER_MINOR
+                );
+            }
+            let new = self.fs.sb.upgraded();
+            meta::write_superblock(&mpt, &new)?;
+            self.fs.sb = new;
+        }
         let real = fs::canonicalize(path).with_context(|| format!("{}", path.display()))?;
         let name = real
             .file_name()

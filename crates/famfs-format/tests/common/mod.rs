@@ -12,6 +12,8 @@ pub const GIB: u64 = 1 << 30;
 /// A superblock of a device of `dev_size` bytes with the default 8 MiB log.
 pub fn sb(dev_size: u64) -> Superblock {
     Superblock {
+        version: SUPERBLOCK_VERSION,
+        omf: (OMF_VER_MAJOR, OMF_VER_MINOR),
         log_offset: 2 * MIB,
         log_len: 8 * MIB,
         alloc_unit: 2 * MIB,

@@ -14,6 +14,10 @@ pub struct Args {
     /// file system (a device taken from a file system that is gone).
     #[arg(short, long)]
     force: bool,
+    /// Rewrite the superblock of a file system of an older format (version
+    /// 47, one device) to the format with device entries (48, 2.2) first.
+    #[arg(long)]
+    upgrade_format: bool,
     /// The dax device to add (/dev/daxX.Y on fsdev_dax).
     device: PathBuf,
 }
@@ -24,7 +28,14 @@ pub fn run(a: Args) -> Result<u8> {
     let mpt = mount_point(&a.mountpoint)?;
     check_device(&a.device)?;
     let mut s = begin_session(&mpt)?;
-    let d = s.add_device(&a.device, a.force)?;
+    let before = s.fs.sb.has_device_entries();
+    let d = s.add_device(&a.device, a.force, a.upgrade_format)?;
+    if !before {
+        println!(
+            "famfs devadd: file system {} upgraded to format version {} ({}.{})",
+            s.fs.sb.fs_uuid, s.fs.sb.version, s.fs.sb.omf.0, s.fs.sb.omf.1
+        );
+    }
     if d.new {
         println!(
             "famfs devadd: {} is device {} of file system {} ({} bytes, uuid {})",

@@ -119,6 +119,8 @@ pub fn run(a: Args) -> Result<u8> {
     let logm = sys::map_rw(&logf).context("map the log")?;
     Log::format(MapStore::rw(logm)).context("format the log")?;
     let sb = Superblock {
+        version: famfs_format::SUPERBLOCK_VERSION,
+        omf: (famfs_format::OMF_VER_MAJOR, famfs_format::OMF_VER_MINOR),
         log_offset: SUPERBLOCK_REGION,
         log_len: a.log_len,
         alloc_unit: a.alloc_unit,
