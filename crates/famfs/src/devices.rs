@@ -112,18 +112,13 @@ pub enum Error {
         name: String,
     },
     /// I/O on the label file or the table.
-    #[error("{what}: {err}")]
-    Io {
-        /// What was being done.
-        what: String,
-        /// The error.
-        err: io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] crate::meta::Error),
 }
 
 fn io_err(what: impl Into<String>) -> impl FnOnce(io::Error) -> Error {
-    let what = what.into();
-    move |err| Error::Io { what, err }
+    let f = crate::meta::io_err(what);
+    move |err| Error::Io(f(err))
 }
 
 /// The metadata file over device `index`'s label region.
@@ -149,14 +144,11 @@ pub fn open_label(mpt: &Path, index: u32, write: bool) -> Result<File, Error> {
         if let Err(e) = sys::map_create(&f, LABEL_REGION, &map) {
             drop(f);
             let _ = fs::remove_file(&p);
-            return Err(Error::Io {
-                what: format!(
-                    "map {} onto device {index}'s label ({})",
-                    p.display(),
-                    famfs_util::errno_name(&e)
-                ),
-                err: e,
-            });
+            return Err(io_err(format!(
+                "map {} onto device {index}'s label ({})",
+                p.display(),
+                famfs_util::errno_name(&e)
+            ))(e));
         }
         f.set_permissions(fs::Permissions::from_mode(if write {
             0o644

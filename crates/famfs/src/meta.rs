@@ -86,7 +86,8 @@ pub enum Error {
     },
 }
 
-fn io_err(what: impl Into<String>) -> impl FnOnce(io::Error) -> Error {
+/// Turns an I/O error into [`Error::Io`] saying what was being done.
+pub(crate) fn io_err(what: impl Into<String>) -> impl FnOnce(io::Error) -> Error {
     let what = what.into();
     move |err| Error::Io { what, err }
 }
