@@ -507,6 +507,14 @@ impl Placer {
     pub fn allocate(&mut self, size: u64, layout: Layout) -> Result<FileMap> {
         let choices = self.choices();
         let no_space = |allocs: &[Allocator]| {
+            if let [only] = allocs {
+                return anyhow!(
+                    "no space for {size} bytes: {} bytes free, the largest free range is {} \
+                     bytes; nothing was changed",
+                    only.free_bytes(),
+                    only.largest_free()
+                );
+            }
             let each: Vec<String> = choices
                 .iter()
                 .map(|&k| {
@@ -667,6 +675,18 @@ mod tests {
         let mut p = placer(GIB, &[]);
         let x = simple(&p.allocate(3 * MIB, Layout::Contiguous).unwrap());
         assert_eq!(x, Extent::new(10 * MIB, 4 * MIB));
+        // The message of a one-device file system is what it always was.
+        let e = p.allocate(2 * GIB, Layout::Contiguous).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "no space for {} bytes: {} bytes free, the largest free range is {} bytes; \
+                 nothing was changed",
+                2 * GIB,
+                GIB - 14 * MIB,
+                GIB - 14 * MIB
+            )
+        );
     }
 
     #[test]
