@@ -100,12 +100,12 @@ pub fn run(a: Args) -> Result<u8> {
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
         println!(
-            "{:<5} {:<10} {:>10} {:<36} {:<11} {:>7} {:>10} {:>10}",
+            "{:<5} {:<10} {:>11} {:<36} {:<11} {:>7} {:>10} {:>10}",
             "INDEX", "DEVICE", "SIZE", "UUID", "STATE", "FILES", "USED", "FREE"
         );
         for d in &out {
             println!(
-                "{:<5} {:<10} {:>10} {:<36} {:<11} {:>7} {:>10} {:>10}",
+                "{:<5} {:<10} {:>11} {:<36} {:<11} {:>7} {:>10} {:>10}",
                 d.index,
                 d.name.as_deref().unwrap_or("-"),
                 HumanBytes(d.size).to_string(),
