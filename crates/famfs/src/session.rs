@@ -196,21 +196,19 @@ impl Session {
     /// Where new files go from now on. A pinned device must be one new
     /// files may use.
     pub fn set_placement(&mut self, p: Placement) -> Result<()> {
-        if let Placement::Device(n) = p {
-            if !self.place.allocs.iter().any(|a| a.device() == n) {
-                let why = self
-                    .unusable
-                    .iter()
-                    .find(|(d, _)| d.index == n)
-                    .map(|(_, why)| format!(": {why}"))
-                    .unwrap_or_else(|| {
-                        " (the log records no such device; see famfs devices)".to_string()
-                    });
-                bail!("device {n} cannot hold new files{why}");
-            }
+        if self.place.set_placement(p) {
+            return Ok(());
         }
-        self.place.placement = p;
-        Ok(())
+        let Placement::Device(n) = p else {
+            unreachable!("only a pinned device can be refused")
+        };
+        let why = self
+            .unusable
+            .iter()
+            .find(|(d, _)| d.index == n)
+            .map(|(_, why)| format!(": {why}"))
+            .unwrap_or_else(|| " (the log records no such device; see famfs devices)".to_string());
+        bail!("device {n} cannot hold new files{why}");
     }
 
     fn path(&self, rel: &str) -> PathBuf {
@@ -343,8 +341,7 @@ impl Session {
             // Labelled for this file system by an add that stopped before
             // its log entry: the same device again.
             Some(l) if l.is_label() && l.fs_uuid == self.fs.sb.fs_uuid => l.dev_uuid,
-            Some(_) => uuid::Uuid::new_v4(),
-            None => uuid::Uuid::new_v4(),
+            _ => uuid::Uuid::new_v4(),
         };
         devices::write_label(&label_file, &self.fs.sb.label(uuid, entry.size, &name))?;
         self.fs.append(EntryBody::AddDevice {
