@@ -144,7 +144,7 @@ struct famfs_ioc_daxdev_info {
 	__u64 index;		/* in: the table slot */
 	__u64 size;		/* out: the device's bytes; 0 for an empty slot */
 	__u32 state;		/* out: FAMFS44_DAXDEV_* bits; 0 for an empty slot */
-	__u32 reserved;		/* out: 0 */
+	__u32 pud_phase;	/* out: device offset mod 1 GiB where memory is 1 GiB aligned */
 	char name[32];		/* out: the device's name, NUL-terminated */
 };
 

@@ -62,7 +62,7 @@ const struct famfs_abi_item famfs_abi44_items[] = {
 	ITEM("sizeof famfs_ioc_daxdev_info", sizeof(struct famfs_ioc_daxdev_info)),
 	ITEM("offsetof famfs_ioc_daxdev_info.size", offsetof(struct famfs_ioc_daxdev_info, size)),
 	ITEM("offsetof famfs_ioc_daxdev_info.state", offsetof(struct famfs_ioc_daxdev_info, state)),
-	ITEM("offsetof famfs_ioc_daxdev_info.reserved", offsetof(struct famfs_ioc_daxdev_info, reserved)),
+	ITEM("offsetof famfs_ioc_daxdev_info.pud_phase", offsetof(struct famfs_ioc_daxdev_info, pud_phase)),
 	ITEM("offsetof famfs_ioc_daxdev_info.name", offsetof(struct famfs_ioc_daxdev_info, name)),
 	ITEM("sizeof famfs_ioc_daxdev_info.name", sizeof(((struct famfs_ioc_daxdev_info *)0)->name)),
 	{ NULL, 0 },

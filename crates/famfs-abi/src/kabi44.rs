@@ -106,8 +106,10 @@ pub struct FamfsIocDaxdevInfo {
     pub size: u64,
     /// Out: `FAMFS44_DAXDEV_*` bits; 0 for an empty slot.
     pub state: u32,
-    /// Out: zero.
-    pub reserved: u32,
+    /// Out: the device offset, modulo 1 GiB, at which the device's memory
+    /// is 1 GiB aligned (0 when it starts on a physical GiB boundary, and
+    /// from modules older than this field, which left it reserved and 0).
+    pub pud_phase: u32,
     /// Out: the device's name, NUL-terminated and zero-filled.
     pub name: [u8; 32],
 }

@@ -135,8 +135,8 @@ fn rust_abi_matches_c_header() {
             offset_of!(FamfsIocDaxdevInfo, state) as u64,
         ),
         (
-            "offsetof famfs_ioc_daxdev_info.reserved",
-            offset_of!(FamfsIocDaxdevInfo, reserved) as u64,
+            "offsetof famfs_ioc_daxdev_info.pud_phase",
+            offset_of!(FamfsIocDaxdevInfo, pud_phase) as u64,
         ),
         (
             "offsetof famfs_ioc_daxdev_info.name",
@@ -169,7 +169,7 @@ fn documented_values() {
     assert_eq!(size_of::<FamfsIocDaxdevInfo>(), 56);
     assert_eq!(offset_of!(FamfsIocDaxdevInfo, size), 8);
     assert_eq!(offset_of!(FamfsIocDaxdevInfo, state), 16);
-    assert_eq!(offset_of!(FamfsIocDaxdevInfo, reserved), 20);
+    assert_eq!(offset_of!(FamfsIocDaxdevInfo, pud_phase), 20);
     assert_eq!(offset_of!(FamfsIocDaxdevInfo, name), 24);
     assert_eq!((FAMFS44_DAXDEV_PRESENT, FAMFS44_DAXDEV_FAILED), (1, 2));
     assert_eq!(size_of::<FamfsIocSimpleExt>(), 24);

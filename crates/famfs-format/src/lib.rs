@@ -30,6 +30,8 @@ use thiserror::Error;
 pub mod fsck;
 mod log;
 pub use log::{check_header, read_log, slot_range, Log, LogError, LogRead, LogStore, Replay};
+mod pud;
+pub use pud::{pud_align_up, pud_aligned, pud_gibs, pud_mappable, PUD_SIZE};
 use uuid::Uuid;
 
 /// Superblock magic (also the statfs `f_type` of a famfs mount).
@@ -823,6 +825,9 @@ pub struct Allocator {
     /// Every unit below this one is used: searches start here, so that
     /// filling a device file after file does not rescan what is full.
     low: usize,
+    /// The device offset, modulo 1 GiB, where its memory is 1 GiB aligned
+    /// (see [`pud_aligned`]); 0 unless told otherwise.
+    pud_phase: u64,
 }
 
 impl Allocator {
@@ -842,6 +847,7 @@ impl Allocator {
             used: vec![false; (dev_size / unit) as usize],
             free: (dev_size / unit) as usize,
             low: 0,
+            pud_phase: 0,
         };
         a.mark(0, SUPERBLOCK_REGION);
         a.mark(log_offset, log_len);
@@ -859,9 +865,23 @@ impl Allocator {
             used: vec![false; (dev_size / unit) as usize],
             free: (dev_size / unit) as usize,
             low: 0,
+            pud_phase: 0,
         };
         a.mark(0, LABEL_REGION);
         a
+    }
+
+    /// The same bitmap, for a device whose memory is 1 GiB aligned at
+    /// device offsets of `phase` modulo 1 GiB (the module's `pud_phase`):
+    /// where [`Allocator::alloc_file`] puts files of 1 GiB or more first.
+    pub fn with_pud_phase(mut self, phase: u64) -> Allocator {
+        self.pud_phase = phase % PUD_SIZE;
+        self
+    }
+
+    /// The device's PUD phase (0 unless set).
+    pub fn pud_phase(&self) -> u64 {
+        self.pud_phase
     }
 
     /// The device index of this bitmap.
@@ -921,14 +941,50 @@ impl Allocator {
     /// First fit of `len` bytes (rounded up to the unit) starting on a
     /// multiple of `align` (a multiple of the unit), marked used.
     pub fn alloc_aligned(&mut self, len: u64, align: u64) -> Option<Extent> {
-        let n = len.max(1).div_ceil(self.unit) as usize;
         let step = (align / self.unit).max(1) as usize;
-        let mut start = self.low.div_ceil(step) * step;
+        self.alloc_stepped(len, step, 0)
+    }
+
+    /// Where a file of `size` bytes that is to be contiguous on this device
+    /// goes: a file of 1 GiB or more at the lowest free run that starts on a
+    /// 1 GiB boundary of the device's memory ([`Allocator::alloc_pud`]), so
+    /// that the module can map it with 1 GiB entries; if there is none, and
+    /// for smaller files, first fit ([`Allocator::alloc`]).
+    pub fn alloc_file(&mut self, size: u64) -> Option<Extent> {
+        self.alloc_pud(size).or_else(|| self.alloc(size))
+    }
+
+    /// A file of at least 1 GiB (`size` bytes, rounded up to the unit) at
+    /// the lowest free offset that is [`pud_aligned`] for this device's
+    /// phase and leaves the whole file in free space, marked used; `None`
+    /// for smaller files, when there is no such offset, or when the phase
+    /// is not a multiple of the unit and of 2 MiB (memory that is not 2 MiB
+    /// aligned at 2 MiB offsets has no use for 1 GiB placement).
+    pub fn alloc_pud(&mut self, size: u64) -> Option<Extent> {
+        let phase = self.pud_phase;
+        if size < PUD_SIZE
+            || PUD_SIZE % self.unit != 0
+            || phase % self.unit != 0
+            || phase % ALLOC_UNIT != 0
+        {
+            return None;
+        }
+        let step = (PUD_SIZE / self.unit) as usize;
+        self.alloc_stepped(size, step, (phase / self.unit) as usize)
+    }
+
+    /// First fit of `len` bytes (rounded up to the unit) at a unit number
+    /// that is `rem` modulo `step` (`rem < step`), marked used.
+    fn alloc_stepped(&mut self, len: u64, step: usize, rem: usize) -> Option<Extent> {
+        let n = len.max(1).div_ceil(self.unit) as usize;
+        // The lowest unit number at or above `u` that is `rem` mod `step`.
+        let next = |u: usize| u + (rem + step - u % step) % step;
+        let mut start = next(self.low);
         while start + n <= self.used.len() {
             match self.used[start..start + n].iter().rposition(|u| *u) {
                 // Past the last used unit of this window, to the next
-                // aligned start.
-                Some(k) => start = (start + k + 1).div_ceil(step) * step,
+                // allowed start.
+                Some(k) => start = next(start + k + 1),
                 None => {
                     self.used[start..start + n]
                         .iter_mut()

@@ -545,7 +545,7 @@ fn devices(file: &str, index: Option<u64>, bad_pointer: bool) -> Result<Result<(
             String::from_utf8_lossy(d.name_bytes()),
             d.size,
             d.state,
-            d.reserved
+            d.pud_phase
         );
         return Ok(Ok(()));
     }

@@ -134,6 +134,18 @@ pub fn open_table(mpt: &Path) -> Result<Vec<(u32, TableEntry)>, Error> {
     ))
 }
 
+/// The PUD phase of device `index` of the mount that `f` (any file or
+/// directory of it) is in: the device offset, modulo 1 GiB, where the
+/// device's memory is 1 GiB aligned, as the module's device table says.
+/// `None` when the module does not answer (no `FAMFS44_IOC_DAXDEV_GET`, or
+/// no device in that slot).
+pub fn pud_phase(f: &File, index: u32) -> Option<u64> {
+    sys::daxdev_get(f, index)
+        .ok()
+        .flatten()
+        .map(|e| e.pud_phase)
+}
+
 /// Opens (creating it on first use) the label file of device `index`:
 /// writable on the master.
 pub fn open_label(mpt: &Path, index: u32, write: bool) -> Result<File, Error> {
@@ -401,6 +413,7 @@ mod tests {
                 name: "dax0.0".into(),
                 size: 1 << 30,
                 failed: false,
+                pud_phase: 0,
             },
         )];
         assert_eq!(

@@ -126,12 +126,23 @@ impl Session {
         fs.lock()?;
         let (h, r) = fs.read_log()?;
         meta::match_alloc_unit(mpt, &fs.sb)?;
+        // Where each device's memory is 1 GiB aligned, so that big files
+        // can be placed for 1 GiB mappings: phase 0 (no preference beyond
+        // device offsets that are multiples of 1 GiB) when the module does
+        // not say.
+        let top = File::open(mpt).ok();
+        let phase = |i: u32| {
+            top.as_ref()
+                .and_then(|f| crate::devices::pud_phase(f, i))
+                .unwrap_or(0)
+        };
         let mut alloc = Allocator::with_unit(
             fs.dev_size,
             fs.sb.log_offset,
             fs.sb.log_len,
             fs.sb.alloc_unit,
-        );
+        )
+        .with_pud_phase(phase(0));
         alloc.mark_log(&r.entries);
         let mut allocs = vec![alloc];
         let mut dev_sizes = [0u64; fmap::MAX_DEVICES];
@@ -144,7 +155,8 @@ impl Session {
             // Checked, never opened here: `famfs logplay` opens them.
             match crate::devices::attach(mpt, fs.sb.fs_uuid, d, None, false) {
                 Ok(_) => {
-                    let mut a = Allocator::for_device(d.index, d.size, fs.sb.alloc_unit);
+                    let mut a = Allocator::for_device(d.index, d.size, fs.sb.alloc_unit)
+                        .with_pud_phase(phase(d.index));
                     a.mark_log(&r.entries);
                     allocs.push(a);
                     dev_sizes[d.index as usize] = d.size;
@@ -357,11 +369,10 @@ impl Session {
             slot: u64::MAX,
         };
         self.logged_devices.push(d);
-        self.place.allocs.push(Allocator::for_device(
-            index,
-            entry.size,
-            self.fs.sb.alloc_unit,
-        ));
+        self.place.allocs.push(
+            Allocator::for_device(index, entry.size, self.fs.sb.alloc_unit)
+                .with_pud_phase(entry.pud_phase),
+        );
         self.dev_sizes[index as usize] = entry.size;
         Ok(AddedDevice {
             index,
@@ -585,8 +596,17 @@ impl Placer {
                 })
             }
             _ => {
-                // A failed allocation changes nothing, so what is free is
-                // reported only then.
+                // A file of 1 GiB or more goes first where its memory is
+                // 1 GiB aligned (on the first device, in the order of
+                // choice, that has such room), so that the module can map
+                // it with 1 GiB entries; else, as smaller files, first fit
+                // on the first device that can hold it. A failed allocation
+                // changes nothing, so what is free is reported only then.
+                for &k in &choices {
+                    if let Some(x) = self.allocs[k].alloc_pud(size) {
+                        return Ok(FileMap::Simple(vec![x]));
+                    }
+                }
                 for &k in &choices {
                     if let Some(x) = self.allocs[k].alloc(size.max(1)) {
                         return Ok(FileMap::Simple(vec![x]));
@@ -660,6 +680,23 @@ mod tests {
         Placer::new(v)
     }
 
+    /// The same with each device's PUD phase: `(index, size, phase)`,
+    /// device 0 first.
+    fn placer_phased(devs: &[(u32, u64, u64)]) -> Placer {
+        let v = devs
+            .iter()
+            .map(|&(i, size, phase)| {
+                let a = if i == 0 {
+                    Allocator::new(size, 2 * MIB, 8 * MIB)
+                } else {
+                    Allocator::for_device(i, size, 2 * MIB)
+                };
+                a.with_pud_phase(phase)
+            })
+            .collect();
+        Placer::new(v)
+    }
+
     fn simple(m: &FileMap) -> Extent {
         match m {
             FileMap::Simple(x) if x.len() == 1 => x[0],
@@ -704,6 +741,61 @@ mod tests {
         let mut q = placer(64 * MIB, &[(1, 8 * MIB)]);
         let big = simple(&q.allocate(40 * MIB, Layout::Contiguous).unwrap());
         assert_eq!(big.dev, 0);
+    }
+
+    #[test]
+    fn big_files_go_to_gib_aligned_memory_first() {
+        // One device: 1 GiB at 1 GiB (phase 0), then small files first fit.
+        let mut p = placer(8 * GIB, &[]);
+        let x = simple(&p.allocate(GIB, Layout::Contiguous).unwrap());
+        assert_eq!(x, Extent::new(GIB, GIB));
+        let y = simple(&p.allocate(2 * MIB, Layout::Contiguous).unwrap());
+        assert_eq!(y, Extent::new(10 * MIB, 2 * MIB));
+        // Device 0 (about 1.9 GiB free, no aligned room: 1 GiB + 1 GiB is
+        // past its end) has the most room; device 1 (1.5 GiB, phase 512
+        // MiB) has aligned room at 512 MiB and gets the file.
+        let devs = [(0, 1946 * MIB, 0), (1, 1536 * MIB, 512 * MIB)];
+        let mut p = placer_phased(&devs);
+        let x = simple(&p.allocate(GIB, Layout::Contiguous).unwrap());
+        assert_eq!(x, Extent::on(1, 512 * MIB, GIB));
+        // With phase 0 on device 1 neither has aligned room: first fit on
+        // the device with the most room, as before.
+        let mut p = placer_phased(&[(0, 1946 * MIB, 0), (1, 1536 * MIB, 0)]);
+        let x = simple(&p.allocate(GIB, Layout::Contiguous).unwrap());
+        assert_eq!(x, Extent::new(10 * MIB, GIB));
+        // Pinned to device 0: first fit there, though device 1 has room.
+        let mut p = placer_phased(&devs);
+        assert!(p.set_placement(Placement::Device(0)));
+        let x = simple(&p.allocate(GIB, Layout::Contiguous).unwrap());
+        assert_eq!(x, Extent::new(10 * MIB, GIB));
+        // A file of one chunk of an interleaved layout is contiguous, and
+        // placed as such.
+        let mut p = placer_phased(&devs);
+        let one_chunk = Layout::Interleaved {
+            nbuckets: 1,
+            nstrips: 1,
+            chunk: 2 * GIB,
+        };
+        let x = simple(&p.allocate(GIB, one_chunk).unwrap());
+        assert_eq!(x, Extent::on(1, 512 * MIB, GIB));
+    }
+
+    #[test]
+    fn spread_strips_of_a_gib_stay_first_fit() {
+        let mut p = placer_phased(&[(0, 4 * GIB, 0), (1, 4 * GIB, 512 * MIB)]);
+        let m = p
+            .allocate(
+                2 * GIB,
+                Layout::Spread {
+                    nstrips: None,
+                    chunk: 2 * MIB,
+                },
+            )
+            .unwrap();
+        assert_eq!(
+            m.ranges(),
+            &[Extent::new(10 * MIB, GIB), Extent::on(1, 2 * MIB, GIB)]
+        );
     }
 
     #[test]

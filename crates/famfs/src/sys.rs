@@ -233,6 +233,9 @@ pub struct TableEntry {
     pub size: u64,
     /// It reported a memory failure, or was removed.
     pub failed: bool,
+    /// The device offset, modulo 1 GiB, at which its memory is 1 GiB
+    /// aligned (`pud_phase`; modules older than that field say 0).
+    pub pud_phase: u64,
 }
 
 /// Entry `index` of the device table of the mount `f` is in
@@ -250,6 +253,7 @@ pub fn daxdev_get(f: &File, index: u32) -> io::Result<Option<TableEntry>> {
         name: String::from_utf8_lossy(d.name_bytes()).into_owned(),
         size: d.size,
         failed: d.state & kabi44::FAMFS44_DAXDEV_FAILED != 0,
+        pud_phase: u64::from(d.pud_phase),
     }))
 }
 
