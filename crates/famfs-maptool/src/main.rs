@@ -20,6 +20,7 @@ mod failnth;
 mod fuzz;
 mod fuzz_mount;
 mod k44;
+mod many;
 mod race;
 mod stress;
 
@@ -203,6 +204,9 @@ enum Cmd {
     /// Concurrency stress: processes creating, mapping, truncating,
     /// unlinking and renaming files on one mount, with a memory failure.
     Stress(stress::StressArgs),
+    /// Create COUNT files DIR/PREFIXi, file i mapped (MAP_CREATE_V2) at
+    /// START + i * STRIDE for LEN bytes: many files from one process.
+    CreateMany(many::ManyArgs),
 }
 
 fn parse_mode(s: &str) -> Result<u32, String> {
@@ -833,6 +837,7 @@ fn run(cli: Cli) -> Result<Result<(), OpError>> {
         Cmd::FuzzMaps(a) => fuzz::fuzz_maps(&a),
         Cmd::FuzzMount(a) => fuzz_mount::fuzz_mount(&a),
         Cmd::Stress(a) => stress::stress(&a),
+        Cmd::CreateMany(a) => many::create_many(&a),
     }
 }
 
