@@ -14,10 +14,15 @@
 #include <linux/huge_mm.h>
 #include <linux/kobject.h>
 #include <linux/mm.h>
+#include <linux/mman.h>
 #include <linux/pagemap.h>
 #include <linux/sysfs.h>
 #include <linux/uio.h>
+#include <linux/anon_inodes.h>
 #include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/pfn.h>
+#include <linux/sched/mm.h>
 #include <linux/namei.h>
 #include <linux/ratelimit.h>
 #include <linux/slab.h>
@@ -390,9 +395,221 @@ void famfs_glue_mmap_setup(struct file *file, struct vm_area_struct *vma,
 	vm_flags_set(vma, VM_HUGEPAGE);
 }
 
+/* ---- PFN mappings (the pfnmap mount option) --------------------------- */
+
+/*
+ * The DAX core maps at most 2 MiB per entry, and a raw-PFN 1 GiB entry
+ * cannot live in a DAX VMA: the memory manager's PUD split and unmap code
+ * treats every PUD of a DAX VMA as a folio it holds a reference on. So a
+ * shared mapping in pfnmap mode is moved onto a *shadow file*: an anonymous
+ * inode of its own (not S_DAX), whose VMAs are VM_PFNMAP and get raw PFN
+ * entries of 4 KiB, 2 MiB or 1 GiB from our fault handler. The memory
+ * manager handles such VMAs as it does the huge PFN maps of device drivers
+ * (fork copies the entries, split and partial unmap clear them, and the
+ * next access faults again).
+ *
+ * Each shadow file holds a reference on the famfs file that was mapped (so
+ * the inode and the mount stay busy, exactly as with an ordinary mapping),
+ * and sits on a list so that invalidation of the famfs inode (a size
+ * change, a memory failure, a device going away) can zap the shadow
+ * mappings as well as the inode's own.
+ */
+struct famfs_glue_shadow {
+	struct list_head node;
+	struct file *famfs_file;	/* the mapped famfs file (a reference) */
+	struct address_space *mapping;	/* the shadow file's mapping */
+};
+
+static LIST_HEAD(famfs_glue_shadows);
+static DEFINE_MUTEX(famfs_glue_shadows_lock);
+
+static int famfs_glue_shadow_release(struct inode *inode, struct file *file)
+{
+	struct famfs_glue_shadow *sh = file->private_data;
+
+	mutex_lock(&famfs_glue_shadows_lock);
+	list_del(&sh->node);
+	mutex_unlock(&famfs_glue_shadows_lock);
+	fput(sh->famfs_file);
+	kfree(sh);
+	return 0;
+}
+
+static const struct file_operations famfs_glue_shadow_fops = {
+	.owner = THIS_MODULE,
+	.release = famfs_glue_shadow_release,
+};
+
+/* The famfs file a VMA maps: its own file, or the one behind its shadow. */
+static struct file *famfs_glue_vma_file(const struct vm_area_struct *vma)
+{
+	struct file *file = vma->vm_file;
+
+	if (file->f_op == &famfs_glue_shadow_fops)
+		return ((struct famfs_glue_shadow *)file->private_data)->famfs_file;
+	return file;
+}
+
+/*
+ * Moves a new shared VMA of @file onto a shadow file, in pfnmap mode. Called
+ * from ->mmap with the mmap lock held for writing, before the VMA is linked
+ * anywhere: the memory manager links it to the shadow's mapping afterwards.
+ */
+int famfs_glue_mmap_pfn_setup(struct file *file, struct vm_area_struct *vma,
+			      const struct vm_operations_struct *ops)
+{
+	struct famfs_glue_shadow *sh;
+	struct file *shadow;
+
+	if (!famfs_glue_vma_is_shared(vma) || vma_is_cow_mapping(vma))
+		return -EINVAL;
+	sh = kzalloc(sizeof(*sh), GFP_KERNEL);
+	if (!sh)
+		return -ENOMEM;
+	INIT_LIST_HEAD(&sh->node);
+	sh->famfs_file = get_file(file);
+	shadow = anon_inode_create_getfile("[famfs-pfnmap]", &famfs_glue_shadow_fops,
+					   sh, O_RDWR, NULL);
+	if (IS_ERR(shadow)) {
+		fput(file);
+		kfree(sh);
+		return PTR_ERR(shadow);
+	}
+	sh->mapping = shadow->f_mapping;
+	mutex_lock(&famfs_glue_shadows_lock);
+	list_add(&sh->node, &famfs_glue_shadows);
+	mutex_unlock(&famfs_glue_shadows_lock);
+
+	file_accessed(file);
+	vma->vm_ops = ops;
+	/* as drivers with huge PFN maps do: no GUP, no dump, no expansion */
+	vm_flags_set(vma, VM_PFNMAP | VM_IO | VM_DONTEXPAND | VM_DONTDUMP | VM_HUGEPAGE);
+	vma_set_file(vma, shadow);
+	fput(shadow);	/* the VMA holds its own reference now */
+	return 0;
+}
+
+/*
+ * Zaps every shadow mapping of @inode (the caller holds its invalidate lock,
+ * so no fault can map anything again until it is dropped).
+ */
+void famfs_glue_zap_shadows(struct inode *inode)
+{
+	struct famfs_glue_shadow *sh;
+
+	mutex_lock(&famfs_glue_shadows_lock);
+	list_for_each_entry(sh, &famfs_glue_shadows, node)
+		if (file_inode(sh->famfs_file) == inode)
+			unmap_mapping_range(sh->mapping, 0, 0, 1);
+	mutex_unlock(&famfs_glue_shadows_lock);
+}
+
+/*
+ * Whether a VMA is a shared mapping (MAP_SHARED; VM_SHARED alone would miss
+ * a read-only shared mapping of a file opened read-only, which the memory
+ * manager marks VM_MAYSHARE only, but which is no copy-on-write mapping).
+ */
+bool famfs_glue_vma_is_shared(const struct vm_area_struct *vma)
+{
+	return vma->vm_flags & VM_MAYSHARE;
+}
+
+/* The fault's address, its VMA's range and the file page of the address. */
+void famfs_glue_vmf_geometry(const struct vm_fault *vmf, u64 *address, u64 *vm_start,
+			     u64 *vm_end, u64 *pgoff)
+{
+	*address = vmf->address;
+	*vm_start = vmf->vma->vm_start;
+	*vm_end = vmf->vma->vm_end;
+	*pgoff = vmf->pgoff;
+}
+
+/*
+ * The first PFN of @nr_pages device pages at byte offset @dev_off of
+ * @dax_dev, if they are contiguous (else -ERANGE); errors of the device
+ * (poison, a device going away) as negative errnos.
+ */
+long famfs_glue_dax_pfn(struct dax_device *dax_dev, u64 dev_off, long nr_pages,
+			unsigned long *pfn)
+{
+	long avail;
+	int id;
+
+	id = dax_read_lock();
+	avail = dax_direct_access(dax_dev, PHYS_PFN(dev_off), nr_pages, DAX_ACCESS,
+				  NULL, pfn);
+	dax_read_unlock(id);
+	if (avail < 0)
+		return avail;
+	return avail < nr_pages ? -ERANGE : 0;
+}
+
+/* Inserts a PFN entry of 4 KiB, 2 MiB or 1 GiB (order 0, PMD or PUD). */
+vm_fault_t famfs_glue_insert_pfn(struct vm_fault *vmf, unsigned int order,
+				 unsigned long pfn)
+{
+	bool write = vmf->flags & FAULT_FLAG_WRITE;
+
+	if (order == 0)
+		return vmf_insert_pfn(vmf->vma, vmf->address & PAGE_MASK, pfn);
+#ifdef CONFIG_ARCH_SUPPORTS_PMD_PFNMAP
+	if (order == PMD_ORDER)
+		return vmf_insert_pfn_pmd(vmf, pfn, write);
+#endif
+#ifdef CONFIG_ARCH_SUPPORTS_PUD_PFNMAP
+	if (order == PUD_ORDER)
+		return vmf_insert_pfn_pud(vmf, pfn, write);
+#endif
+	return VM_FAULT_FALLBACK;
+}
+
+/* Whether this kernel can map PFNs with 1 GiB entries. */
+bool famfs_glue_pud_pfnmap(void)
+{
+	return IS_ENABLED(CONFIG_ARCH_SUPPORTS_PUD_PFNMAP);
+}
+
+/*
+ * Finds room for a mapping of @len bytes at file offset @pgoff, aligned so
+ * that the file offset and the address agree modulo @align (1 GiB for big
+ * files in pfnmap mode), as device-dax does; anything else as THP files do.
+ */
+unsigned long famfs_glue_get_unmapped_area(struct file *filp, unsigned long addr,
+					   unsigned long len, unsigned long pgoff,
+					   unsigned long flags, unsigned long align)
+{
+	unsigned long off = pgoff << PAGE_SHIFT, padded, ret;
+
+	if (align <= PMD_SIZE || addr || !(flags & MAP_SHARED))
+		return thp_get_unmapped_area(filp, addr, len, pgoff, flags);
+	/* Nothing to gain unless a whole aligned block fits in the range. */
+	if (round_up(off, align) + align > off + len || len + align < len)
+		return thp_get_unmapped_area(filp, addr, len, pgoff, flags);
+	padded = len + align;
+	ret = mm_get_unmapped_area(filp, 0, padded, pgoff, flags);
+	if (IS_ERR_VALUE(ret))
+		return thp_get_unmapped_area(filp, addr, len, pgoff, flags);
+	return ret + ((off - ret) & (align - 1));
+}
+
+/* Byte offset in @dax_dev at which its memory is 1 GiB aligned (0 if unknown). */
+u32 famfs_glue_dax_pud_phase(struct dax_device *dax_dev, u64 start_off)
+{
+	unsigned long pfn;
+	long avail;
+	int id;
+
+	id = dax_read_lock();
+	avail = dax_direct_access(dax_dev, PHYS_PFN(start_off), 1, DAX_ACCESS, NULL, &pfn);
+	dax_read_unlock(id);
+	if (avail < 1)
+		return 0;
+	return (u32)((PUD_SIZE - (PFN_PHYS(pfn) & (PUD_SIZE - 1))) & (PUD_SIZE - 1));
+}
+
 struct inode *famfs_glue_vmf_inode(const struct vm_fault *vmf)
 {
-	return file_inode(vmf->vma->vm_file);
+	return file_inode(famfs_glue_vma_file(vmf->vma));
 }
 
 /* A write fault on a shared mapping (the only kind that reaches memory). */
@@ -408,18 +625,19 @@ bool famfs_glue_vmf_is_shared_write(const struct vm_fault *vmf)
  */
 void famfs_glue_fault_start(struct vm_fault *vmf, bool write)
 {
-	struct inode *inode = file_inode(vmf->vma->vm_file);
+	struct file *file = famfs_glue_vma_file(vmf->vma);
+	struct inode *inode = file_inode(file);
 
 	if (write) {
 		sb_start_pagefault(inode->i_sb);
-		file_update_time(vmf->vma->vm_file);
+		file_update_time(file);
 	}
 	filemap_invalidate_lock_shared(inode->i_mapping);
 }
 
 void famfs_glue_fault_end(struct vm_fault *vmf, bool write)
 {
-	struct inode *inode = file_inode(vmf->vma->vm_file);
+	struct inode *inode = file_inode(famfs_glue_vma_file(vmf->vma));
 
 	filemap_invalidate_unlock_shared(inode->i_mapping);
 	if (write)
@@ -438,6 +656,7 @@ static struct kobject *famfs_glue_kobj;
 static const char *const famfs_glue_stat_names[FAMFS_GLUE_NR_STATS] = {
 	[FAMFS_GLUE_STAT_PTE_FAULTS] = "pte_faults",
 	[FAMFS_GLUE_STAT_PMD_FAULTS] = "pmd_faults",
+	[FAMFS_GLUE_STAT_PUD_FAULTS] = "pud_faults",
 	[FAMFS_GLUE_STAT_DEV_SIZE] = "device_size",
 	[FAMFS_GLUE_STAT_MAPPED] = "mapped_bytes",
 	[FAMFS_GLUE_STAT_FAILED] = "failed",
@@ -474,13 +693,14 @@ static struct attribute famfs_glue_stat_attrs[FAMFS_GLUE_NR_STATS] = {
 	{ .name = "failed", .mode = 0444 },
 	{ .name = "devices", .mode = 0444 },
 	{ .name = "failed_devices", .mode = 0444 },
+	{ .name = "pud_faults", .mode = 0444 },
 };
 
 static struct attribute *famfs_glue_stat_attrs_attrs[] = {
 	&famfs_glue_stat_attrs[0], &famfs_glue_stat_attrs[1],
 	&famfs_glue_stat_attrs[2], &famfs_glue_stat_attrs[3],
 	&famfs_glue_stat_attrs[4], &famfs_glue_stat_attrs[5],
-	&famfs_glue_stat_attrs[6], NULL,
+	&famfs_glue_stat_attrs[6], &famfs_glue_stat_attrs[7], NULL,
 };
 ATTRIBUTE_GROUPS(famfs_glue_stat_attrs);
 

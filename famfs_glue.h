@@ -93,6 +93,21 @@ void famfs_glue_iov_iter_truncate(struct iov_iter *iter, u64 count);
 
 void famfs_glue_mmap_setup(struct file *file, struct vm_area_struct *vma,
 			   const struct vm_operations_struct *ops);
+int famfs_glue_mmap_pfn_setup(struct file *file, struct vm_area_struct *vma,
+			      const struct vm_operations_struct *ops);
+void famfs_glue_zap_shadows(struct inode *inode);
+bool famfs_glue_vma_is_shared(const struct vm_area_struct *vma);
+void famfs_glue_vmf_geometry(const struct vm_fault *vmf, u64 *address, u64 *vm_start,
+			     u64 *vm_end, u64 *pgoff);
+long famfs_glue_dax_pfn(struct dax_device *dax_dev, u64 dev_off, long nr_pages,
+			unsigned long *pfn);
+unsigned int famfs_glue_insert_pfn(struct vm_fault *vmf, unsigned int order,
+				   unsigned long pfn);
+bool famfs_glue_pud_pfnmap(void);
+unsigned long famfs_glue_get_unmapped_area(struct file *filp, unsigned long addr,
+					   unsigned long len, unsigned long pgoff,
+					   unsigned long flags, unsigned long align);
+u32 famfs_glue_dax_pud_phase(struct dax_device *dax_dev, u64 start_off);
 struct inode *famfs_glue_vmf_inode(const struct vm_fault *vmf);
 bool famfs_glue_vmf_is_shared_write(const struct vm_fault *vmf);
 void famfs_glue_fault_start(struct vm_fault *vmf, bool write);
@@ -107,6 +122,7 @@ enum famfs_glue_stat {
 	FAMFS_GLUE_STAT_FAILED,
 	FAMFS_GLUE_STAT_DEVICES,	/* bit set of open device indices (hex) */
 	FAMFS_GLUE_STAT_FAILED_DEVICES,	/* bit set of failed devices (hex) */
+	FAMFS_GLUE_STAT_PUD_FAULTS,
 	FAMFS_GLUE_NR_STATS,
 };
 struct famfs_glue_stats;

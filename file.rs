@@ -15,10 +15,11 @@
 use kernel::prelude::*;
 use kernel::sync::atomic::Relaxed;
 
+use crate::fmap::{fault_block, FaultAt, PAGE, PMD_BYTES, PUD_BYTES};
 use crate::inode::usable_meta;
 use crate::mount::Famfs;
 use crate::opts::Op;
-use crate::vfs::file::{FaultResult, File, IovIter, Kiocb, VmFault};
+use crate::vfs::file::{FaultGuard, FaultResult, File, IovIter, Kiocb, MapMode, NewVma, VmFault};
 use crate::vfs::fs::Counter;
 use crate::vfs::inode::Inode;
 
@@ -75,10 +76,101 @@ pub(crate) fn write_iter(iocb: &mut Kiocb<'_, Famfs>, from: &mut IovIter) -> Res
 }
 
 /// `mmap`: only files that can serve data (the layer then installs the
-/// fault handlers, with huge pages wherever the extents allow).
-pub(crate) fn mmap(file: &File<Famfs>) -> Result {
+/// fault handlers, with huge pages wherever the extents allow). On a mount
+/// with the `pfnmap` option a shared mapping is served with raw page-frame
+/// entries, up to 1 GiB ([`pfn_fault`]); private mappings always go
+/// through DAX.
+pub(crate) fn mmap(file: &File<Famfs>, vma: &NewVma<'_>) -> Result<MapMode> {
     usable_meta(file.inode())?;
-    Ok(())
+    if file.inode().super_block().info().pfnmap() && vma.is_shared() {
+        Ok(MapMode::Pfn)
+    } else {
+        Ok(MapMode::Dax)
+    }
+}
+
+/// Where mappings of a file are placed: on a `pfnmap` mount a file of at
+/// least 1 GiB gets a 1 GiB-aligned address (so that its aligned GiBs can
+/// be PUD entries); everything else 2 MiB, as THP files do.
+pub(crate) fn map_align(file: &File<Famfs>) -> u64 {
+    let inode = file.inode();
+    let size = u64::try_from(inode.size()).unwrap_or(0);
+    if inode.super_block().info().pfnmap() && size >= PUD_BYTES {
+        PUD_BYTES
+    } else {
+        PMD_BYTES
+    }
+}
+
+/// A fault of `order` (0, PMD or PUD) on a PFN-mode mapping: one map
+/// lookup and one device lookup, under the invalidate lock as for DAX
+/// faults. A huge entry needs the block inside the mapping and the file
+/// ([`fault_block`]), the file's memory for it in one run of one device
+/// ([`Fmap::resolve_run`]) and that memory aligned like the block;
+/// otherwise the fault falls back to the next smaller size.
+pub(crate) fn pfn_fault(vmf: &VmFault<'_, Famfs>, order: u32) -> FaultResult {
+    let lock = vmf.lock();
+    let ret = pfn_fault_locked(&lock, vmf.inode(), order);
+    drop(lock);
+    if ret.installed() {
+        let counter = match order {
+            0 => Counter::PteFaults,
+            PMD_ORDER => Counter::PmdFaults,
+            _ => Counter::PudFaults,
+        };
+        let info = vmf.inode().super_block().info();
+        info.counters.get(counter).fetch_add(1, Relaxed);
+    }
+    ret
+}
+
+const PAGE_SHIFT: u32 = 12;
+const PMD_ORDER: u32 = PMD_BYTES.trailing_zeros() - PAGE_SHIFT;
+const PUD_ORDER: u32 = PUD_BYTES.trailing_zeros() - PAGE_SHIFT;
+
+fn pfn_fault_locked(lock: &FaultGuard<'_, Famfs>, inode: &Inode<Famfs>, order: u32) -> FaultResult {
+    // A small entry that cannot be made is an error; a huge one falls back.
+    let refuse = if order == 0 {
+        FaultResult::SIGBUS
+    } else {
+        FaultResult::FALLBACK
+    };
+    if order != 0 && order != PMD_ORDER && order != PUD_ORDER {
+        return FaultResult::FALLBACK;
+    }
+    let meta = match usable_meta(inode) {
+        Ok(m) => m,
+        Err(e) => return FaultResult::from_error(e),
+    };
+    let bytes = PAGE << order;
+    let g = lock.geometry();
+    let at = FaultAt {
+        address: g.address,
+        vm_start: g.vm_start,
+        vm_end: g.vm_end,
+        pgoff: g.pgoff,
+    };
+    let size = u64::try_from(inode.size()).unwrap_or(0);
+    let Some((_, off)) = fault_block(at, bytes, size) else {
+        return refuse;
+    };
+    let Some(m) = meta.fmap.resolve_run(off, bytes) else {
+        return refuse;
+    };
+    let info = inode.super_block().info();
+    let Some(dev) = info.device(m.dev) else {
+        return FaultResult::SIGBUS;
+    };
+    let Some(dev_off) = m.dev_offset.checked_add(dev.start_off()) else {
+        return FaultResult::SIGBUS;
+    };
+    let pages = bytes / PAGE;
+    match dev.pfn(dev_off, pages) {
+        Ok(pfn) if pfn.is_aligned(pages) => lock.insert_pfn(order, pfn),
+        Ok(_) => refuse,
+        Err(e) if e == ERANGE && order != 0 => FaultResult::FALLBACK,
+        Err(e) => FaultResult::from_error(e),
+    }
 }
 
 /// A fault of `order` (0: one page; the PMD order: 2 MiB) through DAX.

@@ -568,6 +568,13 @@ impl Fmap {
         Ok(())
     }
 
+    /// The device memory of the file's `bytes` bytes at `pos`, if they lie
+    /// in one run of one device (`len` is then at least `bytes`): what a
+    /// fault may map with one entry of that size.
+    pub fn resolve_run(&self, pos: u64, bytes: u64) -> Option<Mapping> {
+        self.resolve(pos).filter(|m| m.len >= bytes)
+    }
+
     /// Where file offset `pos` lives on the device, or `None` past the
     /// extents. Valid for validated maps; never panics on any map.
     pub fn resolve(&self, pos: u64) -> Option<Mapping> {
@@ -634,4 +641,54 @@ impl Fmap {
             }
         }
     }
+}
+
+/// The size of a PMD entry: 2 MiB.
+pub const PMD_BYTES: u64 = 2 << 20;
+/// The size of a PUD entry: 1 GiB.
+pub const PUD_BYTES: u64 = 1 << 30;
+
+/// Where a fault happened: the address, its mapping's range and the file
+/// page of the address (as `struct vm_fault` gives them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FaultAt {
+    /// The faulting address.
+    pub address: u64,
+    /// The mapping's first address.
+    pub vm_start: u64,
+    /// The address past the mapping's end.
+    pub vm_end: u64,
+    /// The file page that holds `address`.
+    pub pgoff: u64,
+}
+
+/// The rule for one mapping entry of `bytes` bytes (a page, 2 MiB or 1 GiB)
+/// serving a fault: the naturally aligned block of `bytes` that holds the
+/// address must lie inside the mapping, start at a file offset that is a
+/// multiple of `bytes` (the address and the file agree modulo the entry
+/// size), and hold file bytes only: a page entry needs its first byte
+/// below `file_size`, a larger one must end at or before it. Returns the
+/// block's address and file offset; `None` sends the fault to a smaller
+/// entry (or, for a page, past the end of the file: `SIGBUS`). Whether
+/// the file's memory for the block is one aligned run is the caller's
+/// next question ([`Fmap::resolve_run`]).
+pub fn fault_block(at: FaultAt, bytes: u64, file_size: u64) -> Option<(u64, u64)> {
+    if bytes == 0 || !bytes.is_power_of_two() || bytes < PAGE {
+        return None;
+    }
+    let block = at.address & !(bytes - 1);
+    if block < at.vm_start || block.checked_add(bytes)? > at.vm_end {
+        return None;
+    }
+    let page = at.address & !(PAGE - 1);
+    let off = at.pgoff.checked_mul(PAGE)?.checked_sub(page - block)?;
+    if off % bytes != 0 {
+        return None;
+    }
+    let fits = if bytes == PAGE {
+        off < file_size
+    } else {
+        off.checked_add(bytes)? <= file_size
+    };
+    fits.then_some((block, off))
 }

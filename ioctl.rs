@@ -121,7 +121,7 @@ const _: () = {
     assert!(offset_of!(Ioc44DaxdevInfo, index) == DI_INDEX);
     assert!(offset_of!(Ioc44DaxdevInfo, size) == DI_SIZE);
     assert!(offset_of!(Ioc44DaxdevInfo, state) == DI_STATE);
-    assert!(offset_of!(Ioc44DaxdevInfo, reserved) == DI_RESERVED);
+    assert!(offset_of!(Ioc44DaxdevInfo, pud_phase) == DI_PUD_PHASE);
     assert!(offset_of!(Ioc44DaxdevInfo, name) == DI_NAME);
     assert!(DI_NAME + DI_NAME_LEN == size_of::<Ioc44DaxdevInfo>());
     assert!(b::FAMFS44_DAXDEV_PRESENT == 1 && b::FAMFS44_DAXDEV_FAILED == 2);
@@ -507,22 +507,38 @@ fn update_opts(file: &File<Famfs>, arg: usize, set: bool) -> Result {
 const DI_INDEX: usize = 0;
 const DI_SIZE: usize = 8;
 const DI_STATE: usize = 16;
-const DI_RESERVED: usize = 20;
+const DI_PUD_PHASE: usize = 20;
 const DI_NAME: usize = 24;
 /// Bytes of `name`, its NUL included.
 const DI_NAME_LEN: usize = 32;
 
 type DaxdevInfoImage = Image<{ size_of::<Ioc44DaxdevInfo>() }>;
 
+/// One occupied slot of the device table, as `DAXDEV_GET` tells it.
+struct DaxdevSlot<'a> {
+    size: u64,
+    failed: bool,
+    /// The device offset, mod 1 GiB, at which its memory is 1 GiB aligned.
+    pud_phase: u32,
+    name: &'a [u8],
+}
+
 /// The `DAXDEV_GET` answer for slot `index` of the mount's table: all zero
 /// but the index for an empty slot; else the device's size, `PRESENT`
-/// (and `FAILED` if its bit is set in the mount's failed devices) and its
-/// name, cut to leave room for the NUL.
-fn encode_daxdev_info(index: u64, dev: Option<(u64, bool, &[u8])>) -> DaxdevInfoImage {
+/// (and `FAILED` if its bit is set in the mount's failed devices), its
+/// 1 GiB phase and its name, cut to leave room for the NUL.
+fn encode_daxdev_info(index: u64, dev: Option<DaxdevSlot<'_>>) -> DaxdevInfoImage {
     let mut img = DaxdevInfoImage::zeroed();
     img.set_u64(DI_INDEX, index);
-    if let Some((size, failed, name)) = dev {
+    if let Some(DaxdevSlot {
+        size,
+        failed,
+        pud_phase,
+        name,
+    }) = dev
+    {
         img.set_u64(DI_SIZE, size);
+        img.set_u32(DI_PUD_PHASE, pud_phase);
         let mut state = b::FAMFS44_DAXDEV_PRESENT;
         if failed {
             state |= b::FAMFS44_DAXDEV_FAILED;
@@ -553,9 +569,12 @@ fn daxdev_get(file: &File<Famfs>, arg: usize) -> Result {
         }
     };
     let failed = info.failed_devices() & (1u64 << slot) != 0;
-    let dev = info
-        .device(slot)
-        .map(|c| (c.size(), failed, c.name().to_bytes()));
+    let dev = info.device(slot).map(|c| DaxdevSlot {
+        size: c.size(),
+        failed,
+        pud_phase: c.pud_phase(),
+        name: c.name().to_bytes(),
+    });
     encode_daxdev_info(index, dev).write(arg, size_of::<Ioc44DaxdevInfo>())
 }
 
@@ -799,14 +818,30 @@ mod tests {
         let empty = encode_daxdev_info(7, None);
         assert_eq!(empty.u64_at(0), 7);
         assert!(empty.0[8..].iter().all(|&c| c == 0));
-        let dev = encode_daxdev_info(1, Some((1 << 30, true, b"dax1.0")));
+        let dev = encode_daxdev_info(
+            1,
+            Some(DaxdevSlot {
+                size: 1 << 30,
+                failed: true,
+                pud_phase: 0x3fe0_0000,
+                name: b"dax1.0",
+            }),
+        );
         assert_eq!(dev.u64_at(8), 1 << 30);
         assert_eq!(dev.u32_at(16), 3); // PRESENT | FAILED
-        assert_eq!(dev.u32_at(20), 0);
+        assert_eq!(dev.u32_at(20), 0x3fe0_0000); // pud_phase
         assert_eq!(&dev.0[24..31], b"dax1.0\0");
         assert!(dev.0[30..].iter().all(|&c| c == 0));
         let long = [b'x'; 40];
-        let cut = encode_daxdev_info(0, Some((4096, false, &long)));
+        let cut = encode_daxdev_info(
+            0,
+            Some(DaxdevSlot {
+                size: 4096,
+                failed: false,
+                pud_phase: 0,
+                name: &long,
+            }),
+        );
         assert_eq!(cut.u32_at(16), 1); // PRESENT
         assert!(cut.0[24..55].iter().all(|&c| c == b'x'));
         assert_eq!(cut.0[55], 0);

@@ -18,7 +18,7 @@ use crate::inode::FileMeta;
 use crate::opts::{self, Op, UnknownBits};
 use crate::registry::Registry;
 use crate::vfs::dax::{AddedDevice, DaxClaim, FailureFlags};
-use crate::vfs::file::{FaultResult, File, IovIter, Kiocb, VmFault};
+use crate::vfs::file::{FaultResult, File, IovIter, Kiocb, MapMode, NewVma, VmFault};
 use crate::vfs::fs::{
     Counter, Counters, FileSystem, FsContext, Param, ParamValue, StatFs, SuperBlock,
 };
@@ -46,6 +46,11 @@ pub(crate) struct FsInfo {
     /// `strict_write`: files without a write permission bit cannot be
     /// opened for writing, not even by root.
     strict_write: Atomic<bool>,
+    /// `pfnmap`: shared mappings are raw page-frame maps, with 1 GiB
+    /// entries where a file's memory allows (`file.rs` `pfn_fault`).
+    pfnmap: Atomic<bool>,
+    /// Whether `pfnmap` or `nopfnmap` was given (matters for remount).
+    pfnmap_given: Atomic<bool>,
     /// `alloc_unit=`: what every extent offset and length of a map must be
     /// a multiple of (2 MiB by default, or 4 KiB).
     alloc_unit: Atomic<u64>,
@@ -85,6 +90,8 @@ impl FsInfo {
             root_mode: Atomic::new(DEFAULT_ROOT_MODE),
             mode_given: Atomic::new(false),
             strict_write: Atomic::new(false),
+            pfnmap: Atomic::new(false),
+            pfnmap_given: Atomic::new(false),
             alloc_unit: Atomic::new(FAMFS_ALIGN),
             unit_given: Atomic::new(false),
             kabi: Atomic::new(43u32),
@@ -102,6 +109,11 @@ impl FsInfo {
     /// Whether the mount has the `strict_write` option.
     pub(crate) fn strict_write(&self) -> bool {
         self.strict_write.load(Relaxed)
+    }
+
+    /// Whether the mount has the `pfnmap` option.
+    pub(crate) fn pfnmap(&self) -> bool {
+        self.pfnmap.load(Relaxed)
     }
 
     /// The mount's allocation unit (`alloc_unit=`): 2 MiB or 4 KiB.
@@ -248,6 +260,8 @@ pub(crate) enum MountOption {
     DaxAlways,
     /// `strict_write`: see [`FsInfo::strict_write`].
     StrictWrite,
+    /// `pfnmap` / `nopfnmap`: see [`FsInfo::pfnmap`].
+    PfnMap(bool),
     /// `alloc_unit=4k` or `alloc_unit=2m` (also in bytes): see
     /// [`FsInfo::alloc_unit`].
     AllocUnit(u64),
@@ -260,7 +274,7 @@ pub(crate) enum MountOption {
 pub(crate) enum OptionError {
     /// Not an option famfs knows.
     Unknown,
-    /// `mode` without a value, or `strict_write` with one.
+    /// `mode` without a value, or a flag (`strict_write`, `pfnmap`) with one.
     Form,
     /// `mode=` that is not an octal number.
     BadMode,
@@ -299,6 +313,8 @@ pub(crate) fn parse_option(key: &[u8], value: Option<&[u8]>) -> Result<MountOpti
         (b"dax", Some(b"always")) => Ok(MountOption::DaxAlways),
         (b"dax", _) => Err(OptionError::Dax),
         (b"strict_write", None) => Ok(MountOption::StrictWrite),
+        (b"pfnmap", None) => Ok(MountOption::PfnMap(true)),
+        (b"nopfnmap", None) => Ok(MountOption::PfnMap(false)),
         (b"alloc_unit", Some(b"4k" | b"4K" | b"4096")) => Ok(MountOption::AllocUnit(SMALL_UNIT)),
         (b"alloc_unit", Some(b"2m" | b"2M" | b"2097152")) => {
             Ok(MountOption::AllocUnit(FAMFS_ALIGN))
@@ -307,9 +323,8 @@ pub(crate) fn parse_option(key: &[u8], value: Option<&[u8]>) -> Result<MountOpti
         (b"kabi", Some(b"43")) => Ok(MountOption::Kabi(43)),
         (b"kabi", Some(b"44")) => Ok(MountOption::Kabi(44)),
         (b"kabi", Some(_)) => Err(OptionError::Kabi),
-        (b"mode" | b"alloc_unit" | b"kabi", None) | (b"strict_write", Some(_)) => {
-            Err(OptionError::Form)
-        }
+        (b"mode" | b"alloc_unit" | b"kabi", None)
+        | (b"strict_write" | b"pfnmap" | b"nopfnmap", Some(_)) => Err(OptionError::Form),
         _ => Err(OptionError::Unknown),
     }
 }
@@ -376,6 +391,10 @@ fn parse_param(fc: &FsContext<'_, Famfs>, param: Param<'_>) -> Result {
         }
         MountOption::DaxAlways => {}
         MountOption::StrictWrite => info.strict_write.store(true, Relaxed),
+        MountOption::PfnMap(on) => {
+            info.pfnmap.store(on, Relaxed);
+            info.pfnmap_given.store(true, Relaxed);
+        }
         MountOption::AllocUnit(unit) => {
             info.alloc_unit.store(unit, Relaxed);
             info.unit_given.store(true, Relaxed);
@@ -426,7 +445,8 @@ fn fill_super(sb: &SuperBlock<Famfs>, fc: &FsContext<'_, Famfs>) -> Result<u32> 
 }
 
 /// Remount: ro/rw are the VFS's; a new `mode=` is applied to the root
-/// directory; `strict_write` can be turned on; a new `alloc_unit=` applies
+/// directory; `strict_write` can be turned on; `pfnmap`/`nopfnmap` apply to
+/// the mappings made from then on; a new `alloc_unit=` applies
 /// to the maps made from then on (the famfs tool remounts with the unit
 /// of the file system's superblock once it has read it; maps already made
 /// are not affected, and either unit keeps files apart); `kabi=` may be
@@ -444,6 +464,9 @@ fn reconfigure(sb: &SuperBlock<Famfs>, fc: &FsContext<'_, Famfs>) -> Result {
     }
     if new.strict_write() {
         cur.strict_write.store(true, Relaxed);
+    }
+    if new.pfnmap_given.load(Relaxed) {
+        cur.pfnmap.store(new.pfnmap(), Relaxed);
     }
     if new.mode_given.load(Relaxed) {
         let mode = new.root_mode.load(Relaxed);
@@ -472,6 +495,9 @@ fn show_options(sb: &SuperBlock<Famfs>, m: &SeqFile) {
     seq_print!(m, ",mode={:o}", info.root_mode.load(Relaxed));
     if info.strict_write() {
         seq_print!(m, ",strict_write");
+    }
+    if info.pfnmap() {
+        seq_print!(m, ",pfnmap");
     }
     if info.alloc_unit() == SMALL_UNIT {
         seq_print!(m, ",alloc_unit=4k");
@@ -535,11 +561,17 @@ impl FileSystem for Famfs {
     fn write_iter(iocb: &mut Kiocb<'_, Self>, from: &mut IovIter) -> Result<usize> {
         crate::file::write_iter(iocb, from)
     }
-    fn mmap(file: &File<Self>) -> Result {
-        crate::file::mmap(file)
+    fn mmap(file: &File<Self>, vma: &NewVma<'_>) -> Result<MapMode> {
+        crate::file::mmap(file, vma)
+    }
+    fn map_align(file: &File<Self>) -> u64 {
+        crate::file::map_align(file)
     }
     fn fault(vmf: &VmFault<'_, Self>, order: u32, new_mapping: bool) -> FaultResult {
         crate::file::fault(vmf, order, new_mapping)
+    }
+    fn pfn_fault(vmf: &VmFault<'_, Self>, order: u32) -> FaultResult {
+        crate::file::pfn_fault(vmf, order)
     }
     fn ioctl(file: &File<Self>, cmd: u32, arg: usize) -> Result<isize> {
         crate::ioctl::ioctl(file, cmd, arg)
@@ -598,6 +630,18 @@ mod tests {
         );
         assert_eq!(parse_option(b"mode", Some(b"")), Err(OptionError::BadMode));
         assert_eq!(parse_option(b"mode", None), Err(OptionError::Form));
+    }
+
+    #[test]
+    fn pfnmap_is_a_flag() {
+        assert_eq!(parse_option(b"pfnmap", None), Ok(MountOption::PfnMap(true)));
+        assert_eq!(
+            parse_option(b"nopfnmap", None),
+            Ok(MountOption::PfnMap(false))
+        );
+        assert_eq!(parse_option(b"pfnmap", Some(b"1")), Err(OptionError::Form));
+        assert_eq!(parse_option(b"nopfnmap", Some(b"")), Err(OptionError::Form));
+        assert_eq!(parse_option(b"pfnmapx", None), Err(OptionError::Unknown));
     }
 
     #[test]

@@ -16,7 +16,7 @@ use core::marker::PhantomPinned;
 use core::ptr;
 
 use kernel::error::{from_err_ptr, from_result};
-use kernel::ffi::c_int;
+use kernel::ffi::{c_int, c_long, c_ulong};
 use kernel::prelude::*;
 
 use super::fs::{FileSystem, SuperBlock, Tables};
@@ -236,6 +236,43 @@ impl DaxClaim {
 
     pub(super) fn dax_dev(&self) -> *mut b::dax_device {
         self.dax_dev
+    }
+
+    /// The first page frame of `pages` contiguous device pages at byte
+    /// `dev_off` of the dax device (`start_off` included); `ERANGE` when
+    /// the device cannot give them as one run, the device's own error
+    /// (poison, removal) otherwise.
+    pub(crate) fn pfn(&self, dev_off: u64, pages: u64) -> Result<Pfn> {
+        let pages = c_long::try_from(pages).map_err(|_| ERANGE)?;
+        let mut pfn: c_ulong = 0;
+        // SAFETY: The claim holds the dax device (type invariant); the C
+        // function takes the dax read lock around `dax_direct_access`, which
+        // only reads the device's page frames.
+        let r = unsafe { b::famfs_glue_dax_pfn(self.dax_dev, dev_off, pages, &mut pfn) };
+        kernel::error::to_result(r as c_int)?;
+        Ok(Pfn(pfn))
+    }
+
+    /// The device offset (`start_off` excluded), modulo 1 GiB, at which the
+    /// device's memory is 1 GiB aligned.
+    pub(crate) fn pud_phase(&self) -> u32 {
+        // SAFETY: As for `pfn`: a held device, read under the dax read lock.
+        unsafe { b::famfs_glue_dax_pud_phase(self.dax_dev, self.start_off) }
+    }
+}
+
+/// A page frame number of device memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Pfn(c_ulong);
+
+impl Pfn {
+    /// Whether the frame starts a naturally aligned run of `pages` pages.
+    pub(crate) fn is_aligned(self, pages: u64) -> bool {
+        (self.0 as u64) % pages == 0
+    }
+
+    pub(super) fn raw(self) -> c_ulong {
+        self.0
     }
 }
 

@@ -9,6 +9,7 @@ use kernel::error::from_result;
 use kernel::ffi::{c_int, c_long, c_uint, c_ulong};
 use kernel::prelude::*;
 
+use super::dax::Pfn;
 use super::fs::{FileSystem, Tables};
 use super::inode::{Inode, InodeGuard, InodeSharedGuard};
 use crate::bindings as b;
@@ -185,11 +186,68 @@ const VM_FAULT_ERROR: c_uint = b::vm_fault_reason_VM_FAULT_OOM
     | b::vm_fault_reason_VM_FAULT_FALLBACK;
 
 impl FaultResult {
+    /// Try a smaller size (`VM_FAULT_FALLBACK`).
+    pub(crate) const FALLBACK: Self = Self(b::vm_fault_reason_VM_FAULT_FALLBACK);
+    /// The access fails with `SIGBUS`.
+    pub(crate) const SIGBUS: Self = Self(b::vm_fault_reason_VM_FAULT_SIGBUS);
+
     /// Whether the fault installed a mapping (no error, no fallback to a
     /// smaller size).
     pub(crate) fn installed(self) -> bool {
         self.0 & (VM_FAULT_ERROR | b::vm_fault_reason_VM_FAULT_FALLBACK) == 0
     }
+
+    /// The answer to a fault that failed with `e`.
+    pub(crate) fn from_error(e: Error) -> Self {
+        if e == ENOMEM {
+            Self(b::vm_fault_reason_VM_FAULT_OOM)
+        } else {
+            Self::SIGBUS
+        }
+    }
+}
+
+/// How a new mapping is served (the answer of [`FileSystem::mmap`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum MapMode {
+    /// Through the DAX core: folio-backed entries of 4 KiB and 2 MiB.
+    Dax,
+    /// Raw page-frame entries of 4 KiB, 2 MiB and 1 GiB from
+    /// [`FileSystem::pfn_fault`], on a shadow file (shared mappings only;
+    /// see `famfs_glue.c`).
+    Pfn,
+}
+
+/// A mapping being set up by `mmap`.
+///
+/// # Invariants
+///
+/// `raw` is the new VMA the memory manager passed to `mmap`, not yet
+/// visible to others, with the mmap lock held for writing.
+pub(crate) struct NewVma<'a> {
+    raw: *mut b::vm_area_struct,
+    _p: PhantomData<&'a ()>,
+}
+
+impl NewVma<'_> {
+    /// Whether it is a shared mapping (`MAP_SHARED`).
+    pub(crate) fn is_shared(&self) -> bool {
+        // SAFETY: A live VMA (type invariant); this reads its flags.
+        unsafe { b::famfs_glue_vma_is_shared(self.raw) }
+    }
+}
+
+/// Where a fault is, as the memory manager describes it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct FaultGeometry {
+    /// The faulting address.
+    pub(crate) address: u64,
+    /// The mapping's first address.
+    pub(crate) vm_start: u64,
+    /// The address past the mapping's end.
+    pub(crate) vm_end: u64,
+    /// The file page that holds `address`.
+    pub(crate) pgoff: u64,
 }
 
 /// A page fault on a mapping of a file of type `T`.
@@ -234,6 +292,40 @@ pub(crate) struct FaultGuard<'a, T: FileSystem> {
 }
 
 impl<T: FileSystem> FaultGuard<'_, T> {
+    /// Where the fault is.
+    pub(crate) fn geometry(&self) -> FaultGeometry {
+        let mut g = FaultGeometry {
+            address: 0,
+            vm_start: 0,
+            vm_end: 0,
+            pgoff: 0,
+        };
+        // SAFETY: The live fault (the guard borrows it); this only reads it.
+        unsafe {
+            b::famfs_glue_vmf_geometry(
+                self.vmf.raw,
+                &mut g.address,
+                &mut g.vm_start,
+                &mut g.vm_end,
+                &mut g.pgoff,
+            )
+        };
+        g
+    }
+
+    /// Maps `1 << order` pages (order 0, the PMD or the PUD order) of device
+    /// memory from `pfn` at the fault's naturally aligned block, in a
+    /// mapping set up as [`MapMode::Pfn`]. The caller checked that the
+    /// block lies inside the mapping and the file, and that the memory is
+    /// the file's own, one run and aligned like the block.
+    pub(crate) fn insert_pfn(&self, order: u32, pfn: Pfn) -> FaultResult {
+        // SAFETY: A live fault of a PFN-mode mapping (only `PFN_VM_OPS`
+        // trampolines reach here: `VM_PFNMAP`, shared), with the invalidate
+        // lock held (this guard) so that no invalidation can run between the
+        // caller's checks and the insertion.
+        FaultResult(unsafe { b::famfs_glue_insert_pfn(self.vmf.raw, order, pfn.raw()) })
+    }
+
     /// Serves the fault through DAX and the file's iomap operations.
     pub(crate) fn dax_fault(&self, order: u32) -> FaultResult {
         let mut pfn: c_ulong = 0;
@@ -322,14 +414,46 @@ impl<T: FileSystem> Tables<T> {
     /// Called by the VFS as `file_operations::mmap`.
     pub(super) unsafe extern "C" fn mmap(file: *mut b::file, vma: *mut b::vm_area_struct) -> c_int {
         from_result(|| {
+            // INVARIANT: The VFS passes the new VMA, not yet visible to
+            // others, with the mmap lock held for writing.
+            let new = NewVma {
+                raw: vma,
+                _p: PhantomData,
+            };
             // SAFETY: The VFS passes an open file of ours.
-            T::mmap(unsafe { File::from_raw(file) })?;
-            // SAFETY: The VFS passes the new VMA, not yet visible to others,
-            // with the mmap lock held for writing: we may set its
-            // operations and flags.
-            unsafe { b::famfs_glue_mmap_setup(file, vma, &Self::VM_OPS) };
+            match T::mmap(unsafe { File::from_raw(file) }, &new)? {
+                // SAFETY: The new VMA as above: we may set its operations
+                // and flags.
+                MapMode::Dax => unsafe { b::famfs_glue_mmap_setup(file, vma, &Self::VM_OPS) },
+                MapMode::Pfn => {
+                    // SAFETY: As above; the C function moves the VMA onto a
+                    // shadow file that holds `file` (refusing a private
+                    // mapping), and `PFN_VM_OPS` only insert page frames.
+                    let r = unsafe { b::famfs_glue_mmap_pfn_setup(file, vma, &Self::PFN_VM_OPS) };
+                    kernel::error::to_result(r)?;
+                }
+            }
             Ok(0)
         })
+    }
+
+    /// # Safety
+    ///
+    /// Called by the memory manager as `file_operations::get_unmapped_area`.
+    pub(super) unsafe extern "C" fn get_unmapped_area(
+        file: *mut b::file,
+        addr: c_ulong,
+        len: c_ulong,
+        pgoff: c_ulong,
+        flags: c_ulong,
+    ) -> c_ulong {
+        // SAFETY: The memory manager passes an open file of ours (an mmap
+        // of it is being placed).
+        let align = T::map_align(unsafe { File::from_raw(file) });
+        // (0, the THP placement, if it does not fit an address.)
+        let align = c_ulong::try_from(align).unwrap_or(0);
+        // SAFETY: The same open file and the caller's arguments, passed on.
+        unsafe { b::famfs_glue_get_unmapped_area(file, addr, len, pgoff, flags, align) }
     }
 
     /// # Safety
@@ -366,6 +490,33 @@ impl<T: FileSystem> Tables<T> {
             _t: PhantomData,
         };
         T::fault(&f, order, true).0
+    }
+
+    /// # Safety
+    ///
+    /// Called by the memory manager as `vm_operations_struct::fault` of a
+    /// PFN-mode mapping.
+    pub(super) unsafe extern "C" fn vm_pfn_fault(vmf: *mut b::vm_fault) -> b::vm_fault_t {
+        let f = VmFault::<T> {
+            raw: vmf,
+            _t: PhantomData,
+        };
+        T::pfn_fault(&f, 0).0
+    }
+
+    /// # Safety
+    ///
+    /// Called by the memory manager as `vm_operations_struct::huge_fault` of
+    /// a PFN-mode mapping.
+    pub(super) unsafe extern "C" fn vm_pfn_huge_fault(
+        vmf: *mut b::vm_fault,
+        order: c_uint,
+    ) -> b::vm_fault_t {
+        let f = VmFault::<T> {
+            raw: vmf,
+            _t: PhantomData,
+        };
+        T::pfn_fault(&f, order).0
     }
 
     /// # Safety

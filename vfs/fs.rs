@@ -24,7 +24,7 @@ use kernel::sync::atomic::{Atomic, Relaxed};
 use kernel::types::Opaque;
 
 use super::dax::FailureFlags;
-use super::file::{File, IovIter, Kiocb, VmFault};
+use super::file::{File, IovIter, Kiocb, MapMode, NewVma, VmFault};
 use super::inode::{self, Attr, Inode, Kind, Locked, NewDentry};
 use super::iomap::{Iomap, IomapFlags};
 use crate::bindings as b;
@@ -83,12 +83,19 @@ pub(crate) trait FileSystem: Sized + Send + Sync + 'static {
     fn read_iter(iocb: &mut Kiocb<'_, Self>, to: &mut IovIter) -> Result<usize>;
     /// `write_iter`: bytes written.
     fn write_iter(iocb: &mut Kiocb<'_, Self>, from: &mut IovIter) -> Result<usize>;
-    /// `mmap`: whether the file may be mapped (the layer then installs the
-    /// fault handlers with huge pages allowed).
-    fn mmap(file: &File<Self>) -> Result;
+    /// `mmap`: whether the file may be mapped, and how (the layer then
+    /// installs the fault handlers of that mode, with huge pages allowed).
+    fn mmap(file: &File<Self>, vma: &NewVma<'_>) -> Result<MapMode>;
+    /// The alignment `get_unmapped_area` should give a mapping of `file`
+    /// (the file offset and the address agree modulo it): the largest page
+    /// size its mappings can use.
+    fn map_align(file: &File<Self>) -> u64;
     /// A page fault of `order` (0 or the PMD order); `new_mapping` is false
     /// for write upgrades of an existing mapping (`page_mkwrite`).
     fn fault(vmf: &VmFault<'_, Self>, order: u32, new_mapping: bool) -> super::file::FaultResult;
+    /// A page fault of `order` (0, the PMD or the PUD order) on a mapping
+    /// that `mmap` set up as [`MapMode::Pfn`].
+    fn pfn_fault(vmf: &VmFault<'_, Self>, order: u32) -> super::file::FaultResult;
     /// `unlocked_ioctl` on a file or directory.
     fn ioctl(file: &File<Self>, cmd: u32, arg: usize) -> Result<isize>;
     /// `iomap_begin`: the device range backing `pos`.
@@ -282,6 +289,8 @@ pub(crate) enum Counter {
     PteFaults = b::famfs_glue_stat_FAMFS_GLUE_STAT_PTE_FAULTS,
     /// PMD mappings installed by faults.
     PmdFaults = b::famfs_glue_stat_FAMFS_GLUE_STAT_PMD_FAULTS,
+    /// PUD (1 GiB) mappings installed by faults (PFN mode).
+    PudFaults = b::famfs_glue_stat_FAMFS_GLUE_STAT_PUD_FAULTS,
     /// The device size.
     DevSize = b::famfs_glue_stat_FAMFS_GLUE_STAT_DEV_SIZE,
     /// Device bytes of mapped files.
@@ -412,7 +421,7 @@ impl<T: FileSystem> Tables<T> {
         read_iter: Some(Self::read_iter),
         write_iter: Some(Self::write_iter),
         mmap: Some(Self::mmap),
-        get_unmapped_area: Some(b::thp_get_unmapped_area),
+        get_unmapped_area: Some(Self::get_unmapped_area),
         splice_read: Some(b::copy_splice_read),
         splice_write: Some(b::iter_file_splice_write),
         unlocked_ioctl: Some(Self::ioctl),
@@ -438,6 +447,15 @@ impl<T: FileSystem> Tables<T> {
         huge_fault: Some(Self::vm_huge_fault),
         page_mkwrite: Some(Self::vm_mkwrite),
         pfn_mkwrite: Some(Self::vm_mkwrite),
+        ..pin_init::zeroed()
+    };
+
+    /// PFN-mode mappings: no `page_mkwrite`/`pfn_mkwrite`, so a shared
+    /// writable mapping gets writable entries at once (there is no page
+    /// cache and no dirty tracking to tell).
+    pub(super) const PFN_VM_OPS: b::vm_operations_struct = b::vm_operations_struct {
+        fault: Some(Self::vm_pfn_fault),
+        huge_fault: Some(Self::vm_pfn_huge_fault),
         ..pin_init::zeroed()
     };
 

@@ -250,6 +250,10 @@ impl<T: FileSystem> InvalidateGuard<'_, T> {
         // SAFETY: The mapping of a live inode; `unmap_mapping_range` takes
         // `i_mmap_rwsem` itself (after the invalidate lock, the VFS order).
         unsafe { b::unmap_mapping_range((*self.0.as_ptr()).i_mapping, 0, 0, 1) };
+        // SAFETY: A live inode, with its invalidate lock held (this guard),
+        // as the C function needs; it takes the shadow list's lock and then
+        // each shadow mapping's `i_mmap_rwsem`.
+        unsafe { b::famfs_glue_zap_shadows(self.0.as_ptr()) };
     }
 
     /// Before the device goes away: waits until no page of the file is in

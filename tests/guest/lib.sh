@@ -115,6 +115,15 @@ refuse() {
 	fi
 }
 
+# pud_phase NAME: the device offset, mod 1 GiB, at which dax device NAME's
+# memory is 1 GiB aligned, from its physical address in sysfs (what
+# DAXDEV_GET's pud_phase must say).
+pud_phase() {
+	local res
+	res=$(cat "/sys/bus/dax/devices/$1/resource") || return 1
+	echo $((((1 << 30) - res % (1 << 30)) % (1 << 30)))
+}
+
 # as_user CMD...: run CMD as an unprivileged user (nobody).
 as_user() { setpriv --reuid=65534 --regid=65534 --clear-groups -- "$@"; }
 

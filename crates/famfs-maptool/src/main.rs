@@ -544,7 +544,7 @@ fn devices(file: &str, index: Option<u64>, bad_pointer: bool) -> Result<Result<(
             Err(e) => return Ok(Err(e)),
         };
         println!(
-            "index={} name={} size={} state={} reserved={}",
+            "index={} name={} size={} state={} pud_phase={}",
             d.index,
             String::from_utf8_lossy(d.name_bytes()),
             d.size,
