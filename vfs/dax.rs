@@ -82,6 +82,9 @@ pub(crate) struct DaxClaim {
     size: u64,
     kind: DeviceKind,
     name: [u8; NAME_LEN],
+    /// Where the memory is 1 GiB aligned (see [`DaxClaim::pud_phase`]),
+    /// read once at the claim, while the device is known to be alive.
+    pud_phase: u32,
 }
 
 // SAFETY: The claim is a set of references to kernel objects usable from
@@ -152,6 +155,9 @@ impl DaxRef {
             size: unsafe { b::famfs_glue_devdax_size(self.dax_dev) },
             kind: DeviceKind::DevDax,
             name: self.name,
+            // SAFETY: We hold `dax_dev`; the C function reads one page
+            // frame under the dax read lock.
+            pud_phase: unsafe { b::famfs_glue_dax_pud_phase(self.dax_dev, 0) },
         })
     }
 }
@@ -210,6 +216,9 @@ impl DaxClaim {
             size: unsafe { b::famfs_glue_bdev_size(file) },
             kind: DeviceKind::Pmem,
             name,
+            // SAFETY: `dax_dev` is claimed above; the C function reads one
+            // page frame under the dax read lock.
+            pud_phase: unsafe { b::famfs_glue_dax_pud_phase(dax_dev, start_off) },
         })
     }
 
@@ -254,10 +263,10 @@ impl DaxClaim {
     }
 
     /// The device offset (`start_off` excluded), modulo 1 GiB, at which the
-    /// device's memory is 1 GiB aligned.
+    /// device's memory is 1 GiB aligned (as read at the claim: a device
+    /// that failed since still answers).
     pub(crate) fn pud_phase(&self) -> u32 {
-        // SAFETY: As for `pfn`: a held device, read under the dax read lock.
-        unsafe { b::famfs_glue_dax_pud_phase(self.dax_dev, self.start_off) }
+        self.pud_phase
     }
 }
 

@@ -47,6 +47,14 @@ pub fn remount_strict_write(target: &Path) -> io::Result<()> {
     Ok(())
 }
 
+/// Remounts the famfs at `target` with the `pfnmap` option: shared
+/// mappings become raw page-frame maps, with 1 GiB entries where a file's
+/// memory allows (Documentation/famfs.rst, "1 GiB mappings").
+pub fn remount_pfnmap(target: &Path) -> io::Result<()> {
+    rustix::mount::mount_remount(target, MountFlags::empty(), "pfnmap")?;
+    Ok(())
+}
+
 /// Remounts the famfs at `target` with the allocation unit `unit` (4 KiB
 /// or 2 MiB): the module then accepts maps in that unit.
 pub fn remount_alloc_unit(target: &Path, unit: u64) -> io::Result<()> {

@@ -38,6 +38,12 @@ pub struct Args {
     follow_opts: follow::Opts,
     #[command(flatten)]
     devs: logplay::DevArgs,
+    /// Serve shared mappings as raw page-frame maps, with 1 GiB entries
+    /// where a file's memory is 1 GiB aligned (the module's `pfnmap`
+    /// option; such mappings cannot be pinned: no O_DIRECT or RDMA into
+    /// them).
+    #[arg(long)]
+    pfnmap: bool,
     /// The device.
     device: PathBuf,
     /// The mount point.
@@ -75,6 +81,10 @@ pub fn run(a: Args) -> Result<u8> {
             // A file system made with 4 KiB units: the module must accept
             // maps in them.
             meta::match_alloc_unit(&mpt, &m.sb)?;
+            if a.pfnmap {
+                sys::remount_pfnmap(&mpt)
+                    .map_err(|e| anyhow!("remount {} with pfnmap: {e}", mpt.display()))?;
+            }
             // A client's files are read-only (replay strips their write
             // bits); strict_write keeps even root from writing them, until
             // someone chmods a file on purpose (serial sharing).
