@@ -3,6 +3,13 @@
 //!
 //! The same code measures a famfs file, an ext4-dax file and a raw device-dax
 //! device, so ratios compare the file systems, not the harness.
+//!
+//! A first touch also reports what the touch cost the process besides time:
+//! the page faults it took (`minflt`, from getrusage: one per fault, whatever
+//! its size), the page-table memory of the process before the mapping and
+//! after the touch (`VmPTE` of /proc/self/status), the alignment of the
+//! mapping's address (a 1 GiB entry needs a 1 GiB-aligned address), and with
+//! `--famfs-stats` the famfs mount's fault counters over the touch.
 
 use std::fs::OpenOptions;
 use std::os::unix::fs::FileExt;
@@ -44,6 +51,16 @@ struct Cli {
     /// Processes (multi-touch).
     #[arg(long, default_value_t = 1)]
     procs: usize,
+    /// Group name copied into the JSON line ("set"), so that the report can
+    /// put measurements of one benchmark set into tables of their own.
+    #[arg(long)]
+    set: Option<String>,
+    /// first-touch: the famfs mount's sysfs directory
+    /// (/sys/fs/famfs/NAME): its pud_faults, pmd_faults and pte_faults are
+    /// read before and after the touch, and the differences reported
+    /// (null for a counter the module does not have).
+    #[arg(long, value_name = "DIR")]
+    famfs_stats: Option<String>,
 }
 
 const PAGE: usize = 4096;
@@ -109,6 +126,80 @@ impl Map {
     }
 }
 
+/// The sizes a mapping's address can be aligned to, largest first.
+const ALIGNS: [(usize, &str); 3] = [(1 << 30, "1G"), (2 << 20, "2M"), (PAGE, "4K")];
+
+/// The largest of 1G, 2M and 4K that `addr` is a multiple of.
+fn align_name(addr: usize) -> &'static str {
+    ALIGNS
+        .iter()
+        .find(|(a, _)| addr % a == 0)
+        .map_or("none", |&(_, n)| n)
+}
+
+/// The `VmPTE:` value (kB) of a /proc/PID/status text.
+fn vmpte_kb(status: &str) -> Option<u64> {
+    let line = status.lines().find(|l| l.starts_with("VmPTE:"))?;
+    let mut words = line["VmPTE:".len()..].split_whitespace();
+    let n = words.next()?.parse().ok()?;
+    (words.next() == Some("kB")).then_some(n)
+}
+
+/// This process's page-table memory in kB (None if the kernel does not say).
+fn own_vmpte_kb() -> Option<u64> {
+    vmpte_kb(&std::fs::read_to_string("/proc/self/status").ok()?)
+}
+
+/// Minor faults this process has taken so far.
+fn own_minflt() -> u64 {
+    // SAFETY: getrusage fills the zeroed struct we pass.
+    let mut ru: libc::rusage = unsafe { core::mem::zeroed() };
+    // SAFETY: A valid pointer to a rusage.
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
+    ru.ru_minflt as u64
+}
+
+/// The fault counters of a famfs mount; a counter is None where the module
+/// has no such file.
+const COUNTERS: [&str; 3] = ["pud_faults", "pmd_faults", "pte_faults"];
+
+fn read_counters(dir: &str) -> [Option<u64>; 3] {
+    COUNTERS.map(|c| {
+        std::fs::read_to_string(format!("{dir}/{c}"))
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+    })
+}
+
+/// `"pud":N,"pmd":N,"pte":N` (null where a counter is missing), the
+/// differences of two readings.
+fn counter_fields(before: &[Option<u64>; 3], after: &[Option<u64>; 3]) -> String {
+    let mut out = Vec::new();
+    for (i, name) in ["pud", "pmd", "pte"].iter().enumerate() {
+        let v = match (before[i], after[i]) {
+            (Some(b), Some(a)) => a.wrapping_sub(b).to_string(),
+            _ => "null".to_string(),
+        };
+        out.push(format!("\"{name}\":{v}"));
+    }
+    out.join(",")
+}
+
+/// A JSON string of plain text (labels from the command line).
+fn json_str(s: &str) -> String {
+    let mut o = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => o.push_str("\\\""),
+            '\\' => o.push_str("\\\\"),
+            c if (c as u32) < 0x20 => o.push_str(&format!("\\u{:04x}", c as u32)),
+            c => o.push(c),
+        }
+    }
+    o.push('"');
+    o
+}
+
 impl Drop for Map {
     fn drop(&mut self) {
         // SAFETY: Unmapping what `new` mapped.
@@ -140,11 +231,36 @@ fn main() -> Result<()> {
     };
     let mut sink = 0u64;
     let start;
+    // set where the timed part ends before the end of the match
+    let mut secs = None;
+    // first-touch only: fields that follow the common ones in the JSON line
+    let mut extra = String::new();
     match cli.test {
         Test::FirstTouch => {
+            let pte0 = own_vmpte_kb();
             let m = Map::new(&cli.path, len, false)?;
+            let c0 = cli.famfs_stats.as_deref().map(read_counters);
+            // The clock's first use faults in its vDSO pages: before the
+            // count, so that `minflt` counts the mapping's faults only.
+            std::hint::black_box(Instant::now().elapsed());
+            let f0 = own_minflt();
             start = Instant::now();
             sink = m.touch();
+            secs = Some(start.elapsed().as_secs_f64());
+            let faults = own_minflt() - f0;
+            let c1 = cli.famfs_stats.as_deref().map(read_counters);
+            // the mapping is still there: its page tables count
+            let pte1 = own_vmpte_kb();
+            let kb = |v: Option<u64>| v.map_or("null".to_string(), |n| n.to_string());
+            extra = format!(
+                ",\"minflt\":{faults},\"vmpte_base_kb\":{},\"vmpte_kb\":{},\"map_align\":\"{}\"",
+                kb(pte0),
+                kb(pte1),
+                align_name(m.ptr as usize)
+            );
+            if let (Some(c0), Some(c1)) = (c0, c1) {
+                extra += &format!(",\"famfs_faults\":{{{}}}", counter_fields(&c0, &c1));
+            }
         }
         Test::MmapRead => {
             let m = Map::new(&cli.path, len, false)?;
@@ -203,11 +319,69 @@ fn main() -> Result<()> {
             }
         }
     }
-    let secs = start.elapsed().as_secs_f64();
+    let secs = secs.unwrap_or_else(|| start.elapsed().as_secs_f64());
     std::hint::black_box(sink);
+    let set = cli
+        .set
+        .as_deref()
+        .map_or(String::new(), |s| format!(",\"set\":{}", json_str(s)));
     println!(
-        "{{\"test\":\"{:?}\",\"target\":\"{}\",\"procs\":{},\"bytes\":{},\"seconds\":{:.6}}}",
-        cli.test, cli.target, cli.procs, len, secs
+        "{{\"test\":\"{:?}\",\"target\":{},\"procs\":{},\"bytes\":{},\"seconds\":{:.6}{set}{extra}}}",
+        cli.test,
+        json_str(&cli.target),
+        cli.procs,
+        len,
+        secs
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vmpte_of_a_status_text() {
+        let status = "Name:\tfamfs-bench\nVmPTE:\t    8244 kB\nVmSwap:\t       0 kB\n";
+        assert_eq!(vmpte_kb(status), Some(8244));
+        assert_eq!(vmpte_kb("Name:\tx\nVmSwap:\t0 kB\n"), None);
+        assert_eq!(vmpte_kb("VmPTE:\t12 MB\n"), None);
+        assert_eq!(vmpte_kb("VmPTE:\tlots kB\n"), None);
+    }
+
+    #[test]
+    fn own_status_has_vmpte() {
+        assert!(own_vmpte_kb().is_some());
+    }
+
+    #[test]
+    fn alignment_names() {
+        assert_eq!(align_name(3 << 30), "1G");
+        assert_eq!(align_name((1 << 30) + (2 << 20)), "2M");
+        assert_eq!(align_name(0x7f00_0000_1000), "4K");
+        assert_eq!(align_name(0x7f00_0000_1001), "none");
+    }
+
+    #[test]
+    fn counters_differences_and_missing_ones() {
+        let before = [None, Some(10), Some(5)];
+        let after = [None, Some(522), Some(5)];
+        assert_eq!(
+            counter_fields(&before, &after),
+            "\"pud\":null,\"pmd\":512,\"pte\":0"
+        );
+        let dir = std::env::temp_dir().join(format!("famfs-bench-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("pmd_faults"), "7\n").unwrap();
+        std::fs::write(dir.join("pte_faults"), "0\n").unwrap();
+        let got = read_counters(dir.to_str().unwrap());
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(got, [None, Some(7), Some(0)]);
+    }
+
+    #[test]
+    fn json_strings_are_escaped() {
+        assert_eq!(json_str("famfs-pud"), "\"famfs-pud\"");
+        assert_eq!(json_str("a\"b\\c\n"), "\"a\\\"b\\\\c\\u000a\"");
+    }
 }
