@@ -16,8 +16,8 @@ use kernel::prelude::*;
 use kernel::sync::atomic::Relaxed;
 
 use crate::fmap::{fault_block, FaultAt, PAGE, PMD_BYTES, PUD_BYTES};
-use crate::inode::usable_meta;
-use crate::mount::Famfs;
+use crate::inode::{usable_meta, usable_meta_in};
+use crate::mount::{Famfs, FsInfo};
 use crate::opts::Op;
 use crate::vfs::file::{FaultGuard, FaultResult, File, IovIter, Kiocb, MapMode, NewVma, VmFault};
 use crate::vfs::fs::Counter;
@@ -109,8 +109,10 @@ pub(crate) fn map_align(file: &File<Famfs>) -> u64 {
 /// ([`Fmap::resolve_run`]) and that memory aligned like the block;
 /// otherwise the fault falls back to the next smaller size.
 pub(crate) fn pfn_fault(vmf: &VmFault<'_, Famfs>, order: u32) -> FaultResult {
+    let inode = vmf.inode();
+    let info = inode.super_block().info();
     let lock = vmf.lock();
-    let ret = pfn_fault_locked(&lock, vmf.inode(), order);
+    let ret = pfn_fault_locked(&lock, info, inode, order);
     drop(lock);
     if ret.installed() {
         let counter = match order {
@@ -118,7 +120,6 @@ pub(crate) fn pfn_fault(vmf: &VmFault<'_, Famfs>, order: u32) -> FaultResult {
             PMD_ORDER => Counter::PmdFaults,
             _ => Counter::PudFaults,
         };
-        let info = vmf.inode().super_block().info();
         info.counters.get(counter).fetch_add(1, Relaxed);
     }
     ret
@@ -128,7 +129,12 @@ const PAGE_SHIFT: u32 = 12;
 const PMD_ORDER: u32 = PMD_BYTES.trailing_zeros() - PAGE_SHIFT;
 const PUD_ORDER: u32 = PUD_BYTES.trailing_zeros() - PAGE_SHIFT;
 
-fn pfn_fault_locked(lock: &FaultGuard<'_, Famfs>, inode: &Inode<Famfs>, order: u32) -> FaultResult {
+fn pfn_fault_locked(
+    lock: &FaultGuard<'_, Famfs>,
+    info: &FsInfo,
+    inode: &Inode<Famfs>,
+    order: u32,
+) -> FaultResult {
     // A small entry that cannot be made is an error; a huge one falls back.
     let refuse = if order == 0 {
         FaultResult::SIGBUS
@@ -138,7 +144,7 @@ fn pfn_fault_locked(lock: &FaultGuard<'_, Famfs>, inode: &Inode<Famfs>, order: u
     if order != 0 && order != PMD_ORDER && order != PUD_ORDER {
         return FaultResult::FALLBACK;
     }
-    let meta = match usable_meta(inode) {
+    let meta = match usable_meta_in(info, inode) {
         Ok(m) => m,
         Err(e) => return FaultResult::from_error(e),
     };
@@ -157,7 +163,6 @@ fn pfn_fault_locked(lock: &FaultGuard<'_, Famfs>, inode: &Inode<Famfs>, order: u
     let Some(m) = meta.fmap.resolve_run(off, bytes) else {
         return refuse;
     };
-    let info = inode.super_block().info();
     let Some(dev) = info.device(m.dev) else {
         return FaultResult::SIGBUS;
     };

@@ -94,7 +94,12 @@ fn info(inode: &Inode<Famfs>) -> &FsInfo {
 /// on a device the file uses (`EIO`). The one check every read, write,
 /// mmap, fault and iomap lookup makes.
 pub(crate) fn usable_meta(inode: &Inode<Famfs>) -> Result<&FileMeta> {
-    let info = info(inode);
+    usable_meta_in(info(inode), inode)
+}
+
+/// [`usable_meta`] for a caller that holds the mount's state already (the
+/// fault and iomap paths: one superblock lookup each).
+pub(crate) fn usable_meta_in<'a>(info: &FsInfo, inode: &'a Inode<Famfs>) -> Result<&'a FileMeta> {
     if info.has_failed() {
         return Err(EIO);
     }

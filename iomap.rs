@@ -7,7 +7,7 @@
 
 use kernel::prelude::*;
 
-use crate::inode::usable_meta;
+use crate::inode::usable_meta_in;
 use crate::mount::Famfs;
 use crate::vfs::inode::Inode;
 use crate::vfs::iomap::{Iomap, IomapFlags};
@@ -27,8 +27,8 @@ pub(crate) fn iomap_begin(
     flags: IomapFlags,
     iomap: &mut Iomap<'_>,
 ) -> Result {
-    let meta = usable_meta(inode)?;
     let info = inode.super_block().info();
+    let meta = usable_meta_in(info, inode)?;
     let Some(backing) = info.backing() else {
         return Err(EIO);
     };
