@@ -262,6 +262,17 @@ pub(crate) struct VmFault<'a, T: FileSystem> {
 }
 
 impl<T: FileSystem> VmFault<'_, T> {
+    /// The fault the memory manager passed to one of our
+    /// `vm_operations_struct` callbacks (the callers, the trampolines
+    /// below, are only installed on mappings of files of type `T`).
+    fn new(raw: *mut b::vm_fault) -> Self {
+        // INVARIANT: a live fault of a mapping of ours, for the callback.
+        VmFault {
+            raw,
+            _t: PhantomData,
+        }
+    }
+
     /// The mapped file's inode.
     pub(crate) fn inode(&self) -> &Inode<T> {
         // SAFETY: A fault on a mapping of one of our files: the mapping
@@ -471,10 +482,7 @@ impl<T: FileSystem> Tables<T> {
     ///
     /// Called by the memory manager as `vm_operations_struct::fault`.
     pub(super) unsafe extern "C" fn vm_fault(vmf: *mut b::vm_fault) -> b::vm_fault_t {
-        let f = VmFault::<T> {
-            raw: vmf,
-            _t: PhantomData,
-        };
+        let f = VmFault::<T>::new(vmf);
         T::fault(&f, 0, true).0
     }
 
@@ -485,10 +493,7 @@ impl<T: FileSystem> Tables<T> {
         vmf: *mut b::vm_fault,
         order: c_uint,
     ) -> b::vm_fault_t {
-        let f = VmFault::<T> {
-            raw: vmf,
-            _t: PhantomData,
-        };
+        let f = VmFault::<T>::new(vmf);
         T::fault(&f, order, true).0
     }
 
@@ -497,10 +502,7 @@ impl<T: FileSystem> Tables<T> {
     /// Called by the memory manager as `vm_operations_struct::fault` of a
     /// PFN-mode mapping.
     pub(super) unsafe extern "C" fn vm_pfn_fault(vmf: *mut b::vm_fault) -> b::vm_fault_t {
-        let f = VmFault::<T> {
-            raw: vmf,
-            _t: PhantomData,
-        };
+        let f = VmFault::<T>::new(vmf);
         T::pfn_fault(&f, 0).0
     }
 
@@ -512,10 +514,7 @@ impl<T: FileSystem> Tables<T> {
         vmf: *mut b::vm_fault,
         order: c_uint,
     ) -> b::vm_fault_t {
-        let f = VmFault::<T> {
-            raw: vmf,
-            _t: PhantomData,
-        };
+        let f = VmFault::<T>::new(vmf);
         T::pfn_fault(&f, order).0
     }
 
@@ -524,10 +523,7 @@ impl<T: FileSystem> Tables<T> {
     /// Called by the memory manager as `page_mkwrite` and `pfn_mkwrite`: a
     /// write to a page mapped read-only.
     pub(super) unsafe extern "C" fn vm_mkwrite(vmf: *mut b::vm_fault) -> b::vm_fault_t {
-        let f = VmFault::<T> {
-            raw: vmf,
-            _t: PhantomData,
-        };
+        let f = VmFault::<T>::new(vmf);
         T::fault(&f, 0, false).0
     }
 }
