@@ -19,6 +19,35 @@ mod tests {
 
     const LIM: Limits = Limits::new(1 << 30);
 
+    /// The PFN fault rule (`fault_block`) and the one-run lookup
+    /// (`resolve_run`) as the module uses them: a GiB of a file mapped at
+    /// a GiB-aligned address with its memory in one extent is one PUD
+    /// block; a mapping 2 MiB off is not; a map split inside the GiB is not
+    /// one run.
+    #[test]
+    fn pud_block_needs_alignment_and_one_run() {
+        const GIB: u64 = 1 << 30;
+        let at = |vm_start: u64, address: u64| FaultAt {
+            address,
+            vm_start,
+            vm_end: vm_start + 2 * GIB,
+            pgoff: (address - vm_start) / PAGE,
+        };
+        let a = at(8 * GIB, 9 * GIB + 4096 * 3 + 5);
+        assert_eq!(fault_block(a, PUD_BYTES, 2 * GIB), Some((9 * GIB, GIB)));
+        let b = at(8 * GIB + PMD_BYTES, 9 * GIB + PMD_BYTES);
+        assert_eq!(fault_block(b, PUD_BYTES, 2 * GIB), None);
+        assert!(fault_block(b, PMD_BYTES, 2 * GIB).is_some());
+        let one = simple(2 * GIB, &[(GIB, 2 * GIB)]);
+        assert_eq!(
+            one.resolve_run(GIB, PUD_BYTES).map(|m| m.dev_offset),
+            Some(2 * GIB)
+        );
+        let split = simple(2 * GIB, &[(GIB, GIB + MIB2), (4 * GIB, GIB - MIB2)]);
+        assert!(split.resolve_run(GIB, PUD_BYTES).is_none());
+        assert!(split.resolve_run(GIB, MIB2).is_some());
+    }
+
     #[test]
     fn simple_map_resolves() {
         let m = simple(6 * MIB2, &[(8 * MIB2, 2 * MIB2), (MIB2, 4 * MIB2)]);
