@@ -16,9 +16,8 @@
 //! command that replays the run up to it (the mount's state, its live files,
 //! comes from the cases before).
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::Error;
-use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::io::AsRawFd;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -616,13 +615,7 @@ fn ioctl_errno(f: &File, cmd: u32, arg: u64) -> i32 {
 }
 
 fn new_empty(path: &str) -> Result<File> {
-    OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create_new(true)
-        .mode(0o644)
-        .open(path)
-        .with_context(|| format!("create {path}"))
+    crate::create_new(path).with_context(|| format!("create {path}"))
 }
 
 fn hex(b: &[u8]) -> String {

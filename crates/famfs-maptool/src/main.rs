@@ -209,6 +209,17 @@ enum Cmd {
     CreateMany(many::ManyArgs),
 }
 
+/// Creates `path` (it must not exist), readable and writable, mode 0644:
+/// how the test commands make the files they then give a map.
+pub(crate) fn create_new(path: &str) -> std::io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .mode(0o644)
+        .open(path)
+}
+
 fn parse_mode(s: &str) -> Result<u32, String> {
     u32::from_str_radix(s, 8).map_err(|e| format!("bad octal mode '{s}': {e}"))
 }

@@ -9,9 +9,6 @@
 //! MAP_CREATE_V2. The first failure stops the run: it is reported with the
 //! file, its extent and the errno, after the number of files completed.
 
-use std::fs::OpenOptions;
-use std::os::unix::fs::OpenOptionsExt;
-
 use anyhow::{bail, Result};
 use famfs_abi::*;
 use famfs_util::parse_size;
@@ -61,13 +58,7 @@ pub fn create_many(a: &ManyArgs) -> Result<Result<(), OpError>> {
         let index = a.first_index + n;
         let offset = a.start + n * stride;
         let path = format!("{}/{}{index}", a.dir, a.prefix);
-        let f = match OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .mode(0o644)
-            .open(&path)
-        {
+        let f = match crate::create_new(&path) {
             Ok(f) => f,
             Err(e) => {
                 return Ok(Err(OpError(format!(

@@ -19,9 +19,9 @@
 //! `/proc/self/pagemap`, read before the probe, are printed as a cross-check.
 
 use std::ffi::CString;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::Error;
-use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::os::unix::fs::FileExt;
 use std::os::unix::io::AsRawFd;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -617,13 +617,7 @@ pub(crate) fn race_truncate(a: &TruncateArgs) -> Result<Result<(), OpError>> {
         }
         run.lap(3);
         let path = format!("{}/race-trunc-{}", a.dir, std::process::id());
-        let f = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .mode(0o644)
-            .open(&path)
-            .with_context(|| format!("create {path}"))?;
+        let f = crate::create_new(&path).with_context(|| format!("create {path}"))?;
         let off = a.offset + (iter as u64 % a.slots) * slot;
         give_map(&path, c.size, off)?;
         let m = Mapping::new(&f, c.size as usize, c.pmd)?;
@@ -750,13 +744,7 @@ fn read_failed(stats: &str) -> Result<String> {
 }
 
 fn new_file(path: &str) -> Result<File> {
-    OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create_new(true)
-        .mode(0o644)
-        .open(path)
-        .with_context(|| format!("create {path}"))
+    crate::create_new(path).with_context(|| format!("create {path}"))
 }
 
 /// Touchers fault file B while the main thread poisons a page of file A on

@@ -28,7 +28,7 @@
 use std::ffi::CString;
 use std::fs::{File, OpenOptions};
 use std::io::Error;
-use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::os::unix::fs::FileExt;
 use std::os::unix::io::AsRawFd;
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering::SeqCst};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -525,13 +525,7 @@ impl<'a> Worker<'a> {
         } else {
             SLOT
         };
-        let f = match OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .mode(0o644)
-            .open(&path)
-        {
+        let f = match crate::create_new(&path) {
             Ok(f) => f,
             Err(e) => {
                 self.fail(format!("create {path}: {e}"));
@@ -1005,13 +999,7 @@ fn poisoner(sh: &Shared, a: &StressArgs, at: Duration, t0: Instant) {
         println!("stress: poisoner: FAIL: {m}");
     };
     let path = format!("{}/victim", a.mnt);
-    let f = match OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create_new(true)
-        .mode(0o644)
-        .open(&path)
-    {
+    let f = match crate::create_new(&path) {
         Ok(f) => f,
         Err(e) => return fail(format!("create {path}: {e}")),
     };
