@@ -54,8 +54,14 @@ fn aligned_gib_is_one_pud() {
     // A 2 GiB file mapped whole at a 1 GiB-aligned address.
     let a = at(4 * GIB, 2 * GIB / PAGE, 0, (GIB + 12345 * PAGE) / PAGE, 17);
     assert_eq!(fault_block(a, PUD_BYTES, 2 * GIB), Some((5 * GIB, GIB)));
-    assert_eq!(fault_block(a, PMD_BYTES, 2 * GIB), Some((5 * GIB + 24 * PMD_BYTES, GIB + 24 * PMD_BYTES)));
-    assert_eq!(fault_block(a, PAGE, 2 * GIB), Some((5 * GIB + 12345 * PAGE, GIB + 12345 * PAGE)));
+    assert_eq!(
+        fault_block(a, PMD_BYTES, 2 * GIB),
+        Some((5 * GIB + 24 * PMD_BYTES, GIB + 24 * PMD_BYTES))
+    );
+    assert_eq!(
+        fault_block(a, PAGE, 2 * GIB),
+        Some((5 * GIB + 12345 * PAGE, GIB + 12345 * PAGE))
+    );
 }
 
 #[test]
@@ -85,7 +91,10 @@ fn block_must_fit_mapping_and_file() {
     let c = at(4 * GIB, 4, 0, 2, 0);
     assert_eq!(fault_block(c, PAGE, 2 * PAGE), None);
     // A page holding the last byte of a file that ends inside it: mapped.
-    assert_eq!(fault_block(c, PAGE, 2 * PAGE + 1), Some((4 * GIB + 2 * PAGE, 2 * PAGE)));
+    assert_eq!(
+        fault_block(c, PAGE, 2 * PAGE + 1),
+        Some((4 * GIB + 2 * PAGE, 2 * PAGE))
+    );
 }
 
 #[test]
