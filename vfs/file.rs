@@ -276,7 +276,9 @@ impl<T: FileSystem> VmFault<'_, T> {
     /// The mapped file's inode.
     pub(crate) fn inode(&self) -> &Inode<T> {
         // SAFETY: A fault on a mapping of one of our files: the mapping
-        // holds the file, and so its inode, for the fault's duration.
+        // holds the file (a PFN-mode mapping through its shadow file, which
+        // holds a reference on it), and so its inode, for the fault's
+        // duration; `famfs_glue_vmf_inode` returns that file's inode.
         unsafe { Inode::from_raw(b::famfs_glue_vmf_inode(self.raw)) }
     }
 
