@@ -563,12 +563,6 @@ vm_fault_t famfs_glue_insert_pfn(struct vm_fault *vmf, unsigned int order,
 	return VM_FAULT_FALLBACK;
 }
 
-/* Whether this kernel can map PFNs with 1 GiB entries. */
-bool famfs_glue_pud_pfnmap(void)
-{
-	return IS_ENABLED(CONFIG_ARCH_SUPPORTS_PUD_PFNMAP);
-}
-
 /*
  * Finds room for a mapping of @len bytes at file offset @pgoff, aligned so
  * that the file offset and the address agree modulo @align (1 GiB for big

@@ -103,7 +103,6 @@ long famfs_glue_dax_pfn(struct dax_device *dax_dev, u64 dev_off, long nr_pages,
 			unsigned long *pfn);
 unsigned int famfs_glue_insert_pfn(struct vm_fault *vmf, unsigned int order,
 				   unsigned long pfn);
-bool famfs_glue_pud_pfnmap(void);
 unsigned long famfs_glue_get_unmapped_area(struct file *filp, unsigned long addr,
 					   unsigned long len, unsigned long pgoff,
 					   unsigned long flags, unsigned long align);

@@ -15,7 +15,7 @@
 use kernel::prelude::*;
 use kernel::sync::atomic::Relaxed;
 
-use crate::fmap::{fault_block, FaultAt, PAGE, PMD_BYTES, PUD_BYTES};
+use crate::fmap::{fault_block, PAGE, PMD_BYTES, PUD_BYTES};
 use crate::inode::{usable_meta, usable_meta_in};
 use crate::mount::{Famfs, FsInfo};
 use crate::opts::Op;
@@ -149,13 +149,7 @@ fn pfn_fault_locked(
         Err(e) => return FaultResult::from_error(e),
     };
     let bytes = PAGE << order;
-    let g = lock.geometry();
-    let at = FaultAt {
-        address: g.address,
-        vm_start: g.vm_start,
-        vm_end: g.vm_end,
-        pgoff: g.pgoff,
-    };
+    let at = lock.geometry();
     let size = u64::try_from(inode.size()).unwrap_or(0);
     let Some((_, off)) = fault_block(at, bytes, size) else {
         return refuse;

@@ -13,6 +13,7 @@ use super::dax::Pfn;
 use super::fs::{FileSystem, Tables};
 use super::inode::{Inode, InodeGuard, InodeSharedGuard};
 use crate::bindings as b;
+use crate::fmap::FaultAt;
 
 /// An open file of a file system of type `T`.
 ///
@@ -237,19 +238,6 @@ impl NewVma<'_> {
     }
 }
 
-/// Where a fault is, as the memory manager describes it.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct FaultGeometry {
-    /// The faulting address.
-    pub(crate) address: u64,
-    /// The mapping's first address.
-    pub(crate) vm_start: u64,
-    /// The address past the mapping's end.
-    pub(crate) vm_end: u64,
-    /// The file page that holds `address`.
-    pub(crate) pgoff: u64,
-}
-
 /// A page fault on a mapping of a file of type `T`.
 ///
 /// # Invariants
@@ -306,8 +294,8 @@ pub(crate) struct FaultGuard<'a, T: FileSystem> {
 
 impl<T: FileSystem> FaultGuard<'_, T> {
     /// Where the fault is.
-    pub(crate) fn geometry(&self) -> FaultGeometry {
-        let mut g = FaultGeometry {
+    pub(crate) fn geometry(&self) -> FaultAt {
+        let mut g = FaultAt {
             address: 0,
             vm_start: 0,
             vm_end: 0,
