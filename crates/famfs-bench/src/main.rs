@@ -63,6 +63,18 @@ struct Cli {
     /// (null for a counter the module does not have).
     #[arg(long, value_name = "DIR")]
     famfs_stats: Option<String>,
+    /// first-touch: map the file at an address aligned to exactly this
+    /// (2M: 2 MiB aligned and never 1 GiB aligned, so that no 1 GiB entry
+    /// can serve it however the memory is aligned). Default: where the
+    /// kernel puts it.
+    #[arg(long, value_enum)]
+    map_align: Option<MapAlign>,
+}
+
+#[derive(Clone, Copy, ValueEnum, Debug, PartialEq)]
+enum MapAlign {
+    #[value(name = "2M")]
+    TwoMiB,
 }
 
 const PAGE: usize = 4096;
@@ -80,23 +92,27 @@ struct Map {
 
 impl Map {
     fn new(path: &str, len: usize, write: bool) -> Result<Map> {
+        Self::new_at(path, len, write, None)
+    }
+
+    /// Maps `len` bytes of `path`; with `at`, at an address that is 2 MiB
+    /// aligned and 2 MiB past a 1 GiB boundary (reserved first with an
+    /// inaccessible anonymous mapping, then replaced by the file).
+    fn new_at(path: &str, len: usize, write: bool, at: Option<MapAlign>) -> Result<Map> {
         let f = OpenOptions::new()
             .read(true)
             .write(write)
             .open(path)
             .with_context(|| format!("open {path}"))?;
         let prot = libc::PROT_READ | if write { libc::PROT_WRITE } else { 0 };
-        // SAFETY: Mapping an open file or device; unmapped in Drop.
-        let p = unsafe {
-            libc::mmap(
-                core::ptr::null_mut(),
-                len,
-                prot,
-                libc::MAP_SHARED,
-                f.as_raw_fd(),
-                0,
-            )
+        let (hint, fixed) = match at {
+            None => (core::ptr::null_mut(), 0),
+            Some(MapAlign::TwoMiB) => (reserve_off_gib(len)?, libc::MAP_FIXED),
         };
+        // SAFETY: Mapping an open file or device, either where the kernel
+        // chooses or over our own reservation (MAP_FIXED replaces only
+        // pages of that reservation); unmapped in Drop.
+        let p = unsafe { libc::mmap(hint, len, prot, libc::MAP_SHARED | fixed, f.as_raw_fd(), 0) };
         if p == libc::MAP_FAILED {
             bail!("mmap {path}: {}", std::io::Error::last_os_error());
         }
@@ -126,6 +142,43 @@ impl Map {
         // SAFETY: The whole mapping is writable.
         unsafe { core::ptr::write_bytes(self.ptr, v, self.len) };
     }
+}
+
+/// Reserves address space for `len` bytes at an address 2 MiB past a 1 GiB
+/// boundary, and returns that address; the rest of the reservation is given
+/// back, so that only `len` bytes stay reserved for the MAP_FIXED mapping.
+fn reserve_off_gib(len: usize) -> Result<*mut libc::c_void> {
+    const G: usize = 1 << 30;
+    const OFF: usize = 2 << 20;
+    let span = len + 2 * G;
+    // SAFETY: A new inaccessible anonymous mapping; nothing else uses it.
+    let base = unsafe {
+        libc::mmap(
+            core::ptr::null_mut(),
+            span,
+            libc::PROT_NONE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+            -1,
+            0,
+        )
+    };
+    if base == libc::MAP_FAILED {
+        bail!("reserve {span} bytes: {}", std::io::Error::last_os_error());
+    }
+    let b = base as usize;
+    let at = b.next_multiple_of(G) + OFF;
+    let (head, tail) = (at - b, b + span - (at + len));
+    // SAFETY: Both ranges lie inside the reservation just made and outside
+    // [at, at + len); a zero length is skipped.
+    unsafe {
+        if head > 0 {
+            libc::munmap(base, head);
+        }
+        if tail > 0 {
+            libc::munmap((at + len) as *mut libc::c_void, tail);
+        }
+    }
+    Ok(at as *mut libc::c_void)
 }
 
 /// The sizes a mapping's address can be aligned to, largest first.
@@ -231,6 +284,9 @@ fn main() -> Result<()> {
         Some(l) => l,
         None => size_of_target(&cli.path)?,
     };
+    if cli.map_align.is_some() && !matches!(cli.test, Test::FirstTouch) {
+        bail!("--map-align is for first-touch only");
+    }
     let mut sink = 0u64;
     let start;
     // set where the timed part ends before the end of the match
@@ -240,7 +296,7 @@ fn main() -> Result<()> {
     match cli.test {
         Test::FirstTouch => {
             let pte0 = own_vmpte_kb();
-            let m = Map::new(&cli.path, len, false)?;
+            let m = Map::new_at(&cli.path, len, false, cli.map_align)?;
             let c0 = cli.famfs_stats.as_deref().map(read_counters);
             // The clock's first use faults in its vDSO pages: before the
             // count, so that `minflt` counts the mapping's faults only.
@@ -347,6 +403,60 @@ fn main() -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The mappings of this process that overlap [lo, hi), as
+    /// (start, end, permissions) from /proc/self/maps.
+    fn maps_overlapping(lo: usize, hi: usize) -> Vec<(usize, usize, String)> {
+        std::fs::read_to_string("/proc/self/maps")
+            .unwrap()
+            .lines()
+            .filter_map(|l| {
+                let mut f = l.split_whitespace();
+                let (a, b) = f.next()?.split_once('-')?;
+                let (a, b) = (
+                    usize::from_str_radix(a, 16).ok()?,
+                    usize::from_str_radix(b, 16).ok()?,
+                );
+                let perms = f.next()?.to_string();
+                (a < hi && b > lo).then_some((a, b, perms))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn map_align_2m_is_off_a_gib_and_leaves_no_reservation() {
+        let path = std::env::temp_dir().join(format!("famfs-bench-align-{}", std::process::id()));
+        let f = std::fs::File::create(&path).unwrap();
+        f.set_len(8 << 20).unwrap();
+        f.write_at(&[7], 4 << 20).unwrap();
+        let m = Map::new_at(
+            path.to_str().unwrap(),
+            8 << 20,
+            false,
+            Some(MapAlign::TwoMiB),
+        )
+        .unwrap();
+        let at = m.ptr as usize;
+        assert_eq!(at % (1 << 30), 2 << 20, "2 MiB past a 1 GiB boundary");
+        assert_eq!(align_name(at), "2M");
+        assert_eq!(m.touch(), 7, "the file's bytes are there");
+        // only the file's mapping is left of the 2 GiB + 8 MiB reservation
+        let near = maps_overlapping(at - (1 << 30), at + (8 << 20) + (1 << 30));
+        let inaccessible: Vec<_> = near
+            .iter()
+            .filter(|(_, _, p)| p.starts_with("---"))
+            .collect();
+        assert!(
+            inaccessible.is_empty(),
+            "reservation left behind: {near:x?}"
+        );
+        assert!(
+            near.iter().any(|&(a, b, _)| a == at && b == at + (8 << 20)),
+            "{near:x?}"
+        );
+        drop(m);
+        std::fs::remove_file(path).unwrap();
+    }
 
     #[test]
     fn vmpte_of_a_status_text() {
